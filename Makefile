@@ -1,0 +1,30 @@
+# Two entry points (see README): `make course` and `make test`.
+# Both create .venv and install requirements.txt on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+
+.PHONY: course test install clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Execute every notebook (full mode unless TLTF_QUICK=1) and keep the executed
+# copies as HTML in build/.
+course: install
+	$(BIN)/python -m tltf.assets fetch
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=-1 \
+		--output-dir build $(NOTEBOOKS)
+
+# Unit tests plus every notebook under nbval in quick mode.
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build .pytest_cache

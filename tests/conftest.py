@@ -1,0 +1,63 @@
+"""Test environment: quick mode, the asset mirror, and private Keras / tltf caches.
+
+The environment is set here, before anything imports Keras (which reads KERAS_HOME once), and is
+inherited by the notebook kernels that nbval starts.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_scratch = Path(tempfile.mkdtemp(prefix="tltf-tests-"))
+
+os.environ["TLTF_QUICK"] = "1"
+os.environ["MPLBACKEND"] = "Agg"
+os.environ["KERAS_HOME"] = str(_scratch / "keras")  # a writable copy; the mirror may be read-only
+os.environ["TLTF_CACHE"] = str(_scratch / "cache")
+# The asset mirror: $TLTF_ASSETS if set (CI sets it), else ../shared beside the repository.
+if not os.environ.get("TLTF_ASSETS") and (REPO.parent / "shared" / "ASSETS.md").exists():
+    os.environ["TLTF_ASSETS"] = str(REPO.parent / "shared")
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The asset mirror folder; tests that need real assets fail clearly without one."""
+    value = os.environ.get("TLTF_ASSETS")
+    if not value:
+        pytest.fail("These tests need the asset mirror: set TLTF_ASSETS (see README).")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def flowers(mirror) -> Path:
+    """The course's flower photos (verified mirror copy)."""
+    from tltf import assets
+
+    return assets.fetch("flower_photos", quiet=True)
+
+
+@pytest.fixture
+def make_tree(tmp_path):
+    """Build a class-per-folder tree of generated images: ``make_tree({"cls": n, ...})``.
+
+    Each class gets ``n`` 64×48 JPEGs with a class-specific colour plus noise, so a pre-trained
+    backbone separates them easily. Returns the root folder.
+    """
+    import numpy as np
+    from PIL import Image
+
+    def build(classes: dict[str, int], root: Path | None = None) -> Path:
+        root = root or tmp_path / "tree"
+        rng = np.random.default_rng(0)
+        palette = [(220, 40, 40), (40, 60, 220), (40, 200, 60), (230, 220, 40), (160, 40, 200)]
+        for i, (name, count) in enumerate(classes.items()):
+            (root / name).mkdir(parents=True, exist_ok=True)
+            for j in range(count):
+                pixels = np.clip(np.array(palette[i % len(palette)]) + rng.normal(0, 30, (48, 64, 3)), 0, 255)
+                Image.fromarray(pixels.astype("uint8")).save(root / name / f"img_{j:03d}.jpg")
+        return root
+
+    return build

@@ -1,0 +1,84 @@
+"""tltf.models: backbone registry, preprocessing, frozen extractor, classifier builder."""
+
+import importlib
+
+import keras
+import numpy as np
+import pytest
+
+from tltf import data, models
+
+PREPROCESS_MODULES = {"mobilenet_v2": "mobilenet_v2", "mobilenet_025": "mobilenet",
+                      "efficientnet_b0": "efficientnet", "resnet50": "resnet50", "vgg16": "vgg16",
+                      "inception_v3": "inception_v3"}
+
+
+def test_registry_has_the_course_backbones():
+    assert set(models.BACKBONES) == set(PREPROCESS_MODULES)
+
+
+@pytest.mark.parametrize("name", list(PREPROCESS_MODULES))
+def test_preprocessing_layer_matches_keras_preprocess_input(name):
+    images = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
+    module = importlib.import_module(f"keras.applications.{PREPROCESS_MODULES[name]}")
+    expected = module.preprocess_input(images.copy())
+    got = keras.ops.convert_to_numpy(models.preprocessing_layer(name)(images))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", list(PREPROCESS_MODULES))
+def test_backbone_shapes_match_the_registry(name):
+    backbone = models.get_backbone(name)
+    base = models.load_backbone(name, weights=None)
+    assert base.input_shape == (None, backbone.input_size, backbone.input_size, 3)
+    assert base.output_shape == (None, backbone.feature_size)
+
+
+def test_unknown_backbone_lists_the_choices():
+    with pytest.raises(ValueError, match="mobilenet_v2"):
+        models.get_backbone("alexnet")
+
+
+def test_extractor_is_frozen_and_in_inference_mode():
+    extractor = models.feature_extractor("mobilenet_025", models.load_backbone("mobilenet_025", weights=None))
+    assert extractor.trainable_weights == []
+    images = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype("float32")
+    # training=True must not switch BatchNormalization to batch statistics.
+    np.testing.assert_allclose(extractor(images, training=True), extractor(images, training=False), atol=1e-6)
+
+
+def test_classifier_trains_only_its_head_and_survives_saving(tmp_path):
+    model = models.build_classifier("resnet50", 3, base=models.load_backbone("resnet50", weights=None),
+                                    augment=data.augmentation(seed=0))
+    head = model.get_layer("head")
+    assert {id(w) for w in model.trainable_weights} == {id(w) for w in head.trainable_weights}
+    images = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_real_imagenet_classifier_recognises_a_daisy(flowers):
+    from tltf import assets
+
+    for name in ("mobilenet_025_top", "imagenet_class_index"):
+        assets.fetch(name, quiet=True)
+    classifier = keras.applications.MobileNet(alpha=0.25, weights="imagenet")
+    image = data.load_image(str(flowers / "daisy" / "1031799732_e7f4008c03.jpg"), (224, 224))
+    batch = keras.applications.mobilenet.preprocess_input(np.asarray(image, "float32")[None])
+    (top,) = keras.applications.mobilenet.decode_predictions(classifier.predict(batch, verbose=0), top=1)
+    assert top[0][1] == "daisy" and top[0][2] > 0.9
+
+
+def test_pretrained_features_separate_flowers_better_than_random(flowers):
+    """ImageNet features: nearest-class-mean accuracy on 10 photos per class beats random init."""
+    splits = data.load_flowers(quick=True, verbose=False)
+    images = data.make_dataset(splits.train, (224, 224))
+    scores = {}
+    for weights in ("imagenet", None):
+        extractor = models.feature_extractor("mobilenet_v2", models.load_backbone("mobilenet_v2", weights=weights))
+        x = np.concatenate([extractor.predict(b, verbose=0) for b, _ in images])
+        y = splits.train.labels
+        means = np.stack([x[y == c].mean(0) for c in range(5)])
+        scores[weights] = float((np.linalg.norm(x[:, None] - means[None], axis=2).argmin(1) == y).mean())
+    assert scores["imagenet"] > 0.8 and scores["imagenet"] > scores[None] + 0.3

@@ -1,0 +1,7 @@
+"""``python -m tltf``: see tltf.cli."""
+
+import sys
+
+from tltf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,396 @@
+"""Find, verify and download the course's assets (datasets and Keras weight files).
+
+The registry lives in ``data/assets.json``. Each asset resolves in this order:
+
+1. a mirror folder named by the environment variable ``TLTF_ASSETS`` (read-only is fine);
+2. a local cache: Keras's own models folder for Keras files, ``$TLTF_CACHE`` (default ``data/``) for
+   datasets;
+3. a download from upstream, checked against the registry's sha256 (or Keras's md5) and written
+   atomically.
+
+Keras files end up where Keras itself looks (``$KERAS_HOME/models``, default ``~/.keras/models``), so
+``keras.applications.MobileNetV2(weights="imagenet")`` works unchanged afterwards.
+
+Command line: ``python -m tltf.assets fetch [NAME ...]``, ``verify [NAME ...]``, ``list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+REGISTRY = REPO / "data" / "assets.json"
+MIRROR_ENV = "TLTF_ASSETS"
+CACHE_ENV = "TLTF_CACHE"
+
+
+class AssetError(RuntimeError):
+    """An asset is missing, cannot be downloaded, or fails its checksum."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One registry entry; ``upstream`` and ``mirror`` hold url/path, sha256, size and a note."""
+
+    name: str
+    kind: str  # "dataset" (a class-per-folder tree) or "keras-file" (goes to Keras's models folder)
+    required: bool  # needed by the notebooks; `fetch` with no names fetches these
+    description: str
+    upstream: dict
+    mirror: dict | None
+    license: str
+    citation: str
+    file: str | None = None  # keras-file: the official Keras file name
+    subset: dict | None = None  # dataset: how the course subset is drawn from the upstream set
+
+    def provenance(self) -> str:
+        """A few lines saying what the asset is, its licence and how to cite it."""
+        return f"{self.name}: {self.description}\n  licence: {self.license}\n  cite: {self.citation}"
+
+
+def registry() -> dict[str, Asset]:
+    """All assets in ``data/assets.json``, by name."""
+    entries = json.loads(REGISTRY.read_text(encoding="utf-8"))
+    return {name: Asset(name=name, **fields) for name, fields in entries.items()}
+
+
+def get(name: str) -> Asset:
+    """The registry entry called ``name``; a clear error lists the known names."""
+    assets = registry()
+    if name not in assets:
+        raise AssetError(f"Unknown asset {name!r}. Known assets: {', '.join(sorted(assets))}.")
+    return assets[name]
+
+
+def mirror_dir() -> Path | None:
+    """The mirror folder named by ``$TLTF_ASSETS``, or None when the variable is unset."""
+    value = os.environ.get(MIRROR_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise AssetError(f"{MIRROR_ENV}={value} is not a folder. Point it at a copy of the course's "
+                         "asset mirror, or unset it to download from upstream.")
+    return path
+
+
+def cache_dir() -> Path:
+    """Where datasets are downloaded and unpacked: ``$TLTF_CACHE`` or the repository's ``data/``."""
+    return Path(os.environ.get(CACHE_ENV) or REPO / "data").expanduser()
+
+
+def keras_models_dir() -> Path:
+    """The folder ``keras.utils.get_file(..., cache_subdir="models")`` reads: Keras's own rule."""
+    from keras.src.backend.config import keras_home  # Keras has no public accessor for it
+
+    base = Path(keras_home()).expanduser()
+    if base.exists() and not os.access(base, os.W_OK):
+        base = Path(tempfile.gettempdir()) / ".keras"
+    return base / "models"
+
+
+def file_hash(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()
+
+
+def identify(asset: Asset, path: Path) -> str | None:
+    """Which recorded version ``path`` holds: "official bytes", "mirror rebuild" or None (no match)."""
+    sha = file_hash(path)
+    if sha == asset.upstream.get("sha256") or (
+        asset.upstream.get("md5") and file_hash(path, "md5") == asset.upstream["md5"]
+    ):
+        return "official bytes"
+    if asset.mirror and sha == asset.mirror["sha256"]:
+        return "mirror rebuild" if "REBUILT" in asset.mirror.get("note", "") else "official bytes"
+    return None
+
+
+def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None = None) -> str:
+    """Download ``url`` to ``dest`` with a progress bar; returns the sha256 received.
+
+    The bytes go to a temporary file beside ``dest`` and are moved into place only when the
+    checksums given match, so ``dest`` is never left half-written. Raises AssetError on a
+    network failure or a checksum mismatch.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    for digest in digests.values():
+                        digest.update(chunk)
+                    bar.update(len(chunk))
+        got = {name: d.hexdigest() for name, d in digests.items()}
+        for name, expected in (("sha256", sha256), ("md5", md5)):
+            if expected and got[name] != expected:
+                raise AssetError(f"Checksum mismatch for {url}: expected {name} {expected}, got "
+                                 f"{got[name]}. The download was discarded; try again, or use a mirror.")
+        os.replace(part, dest)
+        return got["sha256"]
+    except (urllib.error.URLError, OSError) as err:
+        raise AssetError(f"Download of {url} failed ({err}).") from err
+    finally:
+        if os.path.exists(part):
+            os.unlink(part)
+
+
+def _unavailable(asset: Asset, looked: list[str], err: AssetError) -> AssetError:
+    """The one error a user sees when an asset can be found nowhere."""
+    where = "; ".join(looked)
+    return AssetError(
+        f"Asset {asset.name!r} is not available. Looked in: {where}. {err} "
+        f"Offline? Set {MIRROR_ENV} to a folder holding the course's asset mirror (see the README, "
+        f"'Offline and classroom use'), or go online and run: python -m tltf.assets fetch {asset.name}"
+    )
+
+
+def _mirror_copy(asset: Asset) -> Path | None:
+    """The asset's path inside the mirror, or None when there is no mirror or it lacks the asset."""
+    root = mirror_dir()
+    if root is None or asset.mirror is None:
+        return None
+    path = root / asset.mirror["path"]
+    return path if path.exists() else None
+
+
+def _mirror_note(asset: Asset) -> str:
+    mirror = mirror_dir()
+    if mirror is None:
+        return f"mirror: {MIRROR_ENV} is not set"
+    if asset.mirror is None:
+        return f"mirror {mirror}: this asset is not part of the mirror layout"
+    return f"mirror {mirror / asset.mirror['path']}: not there"
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, part)
+        os.replace(part, dest)
+    finally:
+        if os.path.exists(part):
+            os.unlink(part)
+
+
+def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
+    target = keras_models_dir() / asset.file
+    source = _mirror_copy(asset)
+    if source is not None:
+        if identify(asset, source) is None:
+            raise AssetError(f"{source} fails its checksum (expected sha256 {asset.mirror['sha256']}): "
+                             "the mirror copy is damaged. Restore it from the original mirror.")
+        if not target.exists() or file_hash(target) != asset.mirror["sha256"]:
+            _copy_atomic(source, target)
+        return target, f"mirror {source}"
+    if target.exists():
+        version = identify(asset, target)
+        if version:
+            return target, f"Keras cache ({version})"
+        if not (asset.upstream.get("sha256") or asset.upstream.get("md5")):
+            return target, "Keras cache (unverified: no published hash)"
+        print(f"{target} matches no recorded hash; downloading it again.", file=sys.stderr)
+    try:
+        sha = download(asset.upstream["url"], target, sha256=asset.upstream.get("sha256"),
+                       md5=asset.upstream.get("md5"))
+    except AssetError as err:
+        raise _unavailable(asset, [_mirror_note(asset), f"Keras cache {target}: not there"], err) from None
+    checked = "verified" if asset.upstream.get("sha256") or asset.upstream.get("md5") else \
+        f"UNVERIFIED: no published hash; received sha256 {sha}"
+    return target, f"download {asset.upstream['url']} ({checked})"
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+def write_manifest(root: Path, files: list[str], name: str = "MANIFEST.sha256") -> str:
+    """Write ``<sha256>  <relative path>`` lines, sorted by path, into ``root/name``; returns its sha256."""
+    lines = [f"{file_hash(root / rel)}  {rel}\n" for rel in sorted(files)]
+    (root / name).write_text("".join(lines), encoding="utf-8")
+    return file_hash(root / name)
+
+
+def verify_tree(root: Path, manifest: str = "MANIFEST.sha256", expected: str | None = None) -> int:
+    """Check every file under ``root`` against its manifest; returns the number of files checked.
+
+    Raises AssetError naming the problems: a manifest that is missing or differs from ``expected``,
+    and files that are missing, changed, or present but not listed.
+    """
+    listing = root / manifest
+    if not listing.is_file():
+        raise AssetError(f"{root} has no {manifest}, so it cannot be verified.")
+    if expected and file_hash(listing) != expected:
+        raise AssetError(f"{listing} is not the registered manifest (sha256 {expected}).")
+    wanted = {}
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        digest, rel = line.split("  ", 1)
+        wanted[rel] = digest
+    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {manifest}
+    problems = [f"missing {rel}" for rel in sorted(wanted.keys() - present)]
+    problems += [f"not in the manifest: {rel}" for rel in sorted(present - wanted.keys())]
+    problems += [f"changed {rel}" for rel in sorted(wanted.keys() & present)
+                 if file_hash(root / rel) != wanted[rel]]
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise AssetError(f"{root} does not match {manifest}: {len(problems)} problem(s): {shown}.")
+    return len(wanted)
+
+
+def choose_subset(full_root: Path, subset: dict) -> list[str]:
+    """The course subset of a class-per-folder tree: relative paths, drawn as the registry says."""
+    excluded = set(subset["exclude"])
+    chosen = []
+    for cls in sorted(p.name for p in full_root.iterdir() if p.is_dir()):
+        names = sorted(n for n in os.listdir(full_root / cls) if f"{cls}/{n}" not in excluded)
+        picked = random.Random(subset["seed"]).sample(names, subset["per_class"])
+        chosen += [f"{cls}/{n}" for n in picked]
+    return chosen
+
+
+def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
+    source = _mirror_copy(asset)
+    if source is not None:
+        count = verify_tree(source, asset.mirror["manifest"], asset.mirror["sha256"])
+        return source, f"mirror {source} ({count} files verified)"
+    local = cache_dir() / "datasets" / asset.name
+    same = "identical to the course mirror"
+    if local.is_dir():
+        count = verify_tree(local)
+        note = same if file_hash(local / "MANIFEST.sha256") == asset.mirror["sha256"] else "differs from the mirror"
+        return local, f"cache {local} ({count} files verified; {note})"
+    archive = cache_dir() / "downloads" / Path(asset.upstream["url"]).name
+    try:
+        if not (archive.exists() and file_hash(archive) == asset.upstream["sha256"]):
+            download(asset.upstream["url"], archive, sha256=asset.upstream["sha256"])
+    except AssetError as err:
+        raise _unavailable(asset, [_mirror_note(asset), f"cache {local}: not there"], err) from None
+    full = local.with_name(asset.name + "_full")
+    local.parent.mkdir(parents=True, exist_ok=True)
+    if not full.is_dir():
+        with tempfile.TemporaryDirectory(dir=local.parent) as tmp:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+            top = next(p for p in Path(tmp).iterdir() if p.is_dir())
+            os.replace(top, full)
+    files = choose_subset(full, asset.subset)
+    staging = Path(tempfile.mkdtemp(dir=local.parent, prefix=f".{asset.name}."))
+    for rel in files:
+        (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(full / rel, staging / rel)
+    digest = write_manifest(staging, files)
+    os.replace(staging, local)
+    note = same if digest == asset.mirror["sha256"] else \
+        f"differs from the mirror's manifest: sha256 {digest}; the full set is in {full}"
+    return local, f"download {asset.upstream['url']} (verified), subset of {len(files)} files ({note})"
+
+
+def fetch(name: str, *, quiet: bool = False) -> Path:
+    """Make asset ``name`` available locally and return its path.
+
+    A dataset's path is its class-per-folder tree; a Keras file's path is inside Keras's models
+    folder. Prints one line saying where the asset came from unless ``quiet``. Raises AssetError
+    when the asset is nowhere to be found or fails its checksum.
+    """
+    asset = get(name)
+    path, source = (_fetch_dataset if asset.kind == "dataset" else _fetch_keras_file)(asset)
+    if not quiet:
+        label = ""
+        if asset.kind == "keras-file" and identify(asset, path) == "mirror rebuild":
+            label = " [mirror rebuild: real ImageNet values, not the official bytes]"
+        print(f"{name}: {source}{label}")
+    return path
+
+
+def verify(name: str) -> tuple[str, str]:
+    """Check every local copy of one asset without downloading; returns (status, detail).
+
+    Status is "ok", "missing" (no copy anywhere), "unverified" (a copy with no published hash
+    to check) or "corrupt" (a copy fails its checksum or manifest).
+    """
+    asset = get(name)
+    copies = []
+    if (source := _mirror_copy(asset)) is not None:
+        copies.append(("mirror", source))
+    local = cache_dir() / "datasets" / name if asset.kind == "dataset" else keras_models_dir() / asset.file
+    if local.exists():
+        copies.append(("cache", local))
+    if not copies:
+        return "missing", f"not in the mirror or the cache; {asset.upstream['url']}"
+    details, statuses = [], []
+    for where, path in copies:
+        try:
+            if asset.kind == "dataset":
+                expected = asset.mirror["sha256"] if where == "mirror" else None
+                details.append(f"{where}: {verify_tree(path, expected=expected)} files match the manifest")
+                statuses.append("ok")
+                continue
+            version = identify(asset, path)
+            if version is None and (asset.upstream.get("sha256") or asset.upstream.get("md5")
+                                    or where == "mirror"):
+                raise AssetError(f"{path} matches no recorded hash")
+            sha = file_hash(path)[:12]
+            if version is None:
+                details.append(f"{where}: sha256 {sha}… (no published hash to compare)")
+                statuses.append("unverified")
+            else:
+                details.append(f"{where}: sha256 {sha}… = {version}")
+                statuses.append("ok")
+        except AssetError as err:
+            details.append(f"{where}: {err}")
+            statuses.append("corrupt")
+    status = next((s for s in ("corrupt", "unverified") if s in statuses), "ok")
+    return status, "; ".join(details)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tltf.assets {list,fetch,verify} [NAME ...]``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m tltf.assets", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["list", "fetch", "verify"])
+    parser.add_argument("names", nargs="*", help="assets (default: fetch the required ones, verify all)")
+    args = parser.parse_args(argv)
+    assets = registry()
+    if args.command == "list":
+        for asset in assets.values():
+            print(f"{asset.name:22} {asset.kind:11} {'required' if asset.required else 'optional'}  "
+                  f"{asset.description}")
+        return 0
+    if args.command == "fetch":
+        names = args.names or [a.name for a in assets.values() if a.required]
+        try:
+            for name in names:
+                fetch(name)
+        except AssetError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        return 0
+    failed = False
+    for name in args.names or list(assets):
+        status, detail = verify(name)
+        failed |= status == "corrupt" or (status == "missing" and get(name).required)
+        print(f"{name:22} {status:10} {detail}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Image data: read a class-per-folder tree, split it, and feed it to Keras through tf.data.
+
+Nothing is dropped silently: files that are not images are listed in a report, images that cannot
+be decoded stop the scan with their names (or, with ``skip_bad=True``, are listed and left out), and
+an empty class folder is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from tltf import QUICK, assets
+
+#: Extensions read as images: the formats ``tf.io.decode_image`` decodes (as in Keras's own loader).
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+#: The course's split: 60 % train, 20 % validation (model selection), 20 % test (reported once).
+VAL_FRACTION = 0.2
+TEST_FRACTION = 0.2
+#: Quick mode keeps this many images per class (before splitting).
+QUICK_PER_CLASS = 20
+
+
+class DataError(ValueError):
+    """A dataset cannot be used as it is; the message says what to change."""
+
+
+@dataclass
+class Split:
+    """A list of image files and their integer labels (0 .. n_classes-1), aligned."""
+
+    paths: np.ndarray  # str, shape (n,)
+    labels: np.ndarray  # int64, shape (n,)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+@dataclass
+class ImageFolder:
+    """The usable images of a class-per-folder tree, and what was left out and why."""
+
+    root: Path
+    class_names: list[str]
+    images: Split
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
+
+    def counts(self) -> dict[str, int]:
+        """Images per class."""
+        return {c: int((self.images.labels == i).sum()) for i, c in enumerate(self.class_names)}
+
+
+@dataclass
+class Splits:
+    """Disjoint, stratified train / validation / test splits of one ImageFolder."""
+
+    train: Split
+    val: Split
+    test: Split
+    class_names: list[str]
+
+    def table(self) -> str:
+        """Images per class and split, as aligned text."""
+        rows = [f"{'class':12} {'train':>6} {'val':>6} {'test':>6}"]
+        for i, name in enumerate(self.class_names + ["total"]):
+            counts = [len(s) if name == "total" else int((s.labels == i).sum())
+                      for s in (self.train, self.val, self.test)]
+            rows.append(f"{name:12} " + " ".join(f"{c:>6}" for c in counts))
+        return "\n".join(rows)
+
+
+def _decode_error(path: Path) -> str | None:
+    """None if TensorFlow decodes the file as an image, else the reason it cannot."""
+    try:
+        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
+        return "cannot be decoded: " + (err.message.splitlines() or ["unknown error"])[0][:120]
+    if 0 in image.shape:
+        return "cannot be decoded: the image is empty"
+    return None
+
+
+def scan_images(root: str | Path, *, skip_bad: bool = False, verbose: bool = True) -> ImageFolder:
+    """Read a tree of ``root/<class name>/**/<image>`` files; classes are the sorted folder names.
+
+    Every image is decoded once with TensorFlow (the decoder training uses) to catch corrupt or
+    truncated files. Grayscale, RGBA, palette and PNG images are accepted: the pipeline converts
+    them to 3-channel RGB (alpha is dropped). Files with other extensions, and images lying outside
+    a class folder, are skipped and reported. Undecodable images raise DataError, or with
+    ``skip_bad=True`` are skipped and reported. An empty class, or fewer than two classes, raise
+    DataError. Prints a one-paragraph report unless ``verbose`` is False.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder. Expected one sub-folder per class, holding its images.")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    skipped = [(p.name, "image outside any class folder") for p in sorted(root.iterdir())
+               if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    if len(class_dirs) < 2:
+        raise DataError(f"{root} has {len(class_dirs)} class folder(s); a classifier needs at least two "
+                        "sub-folders, one per class, each holding that class's images.")
+    paths, labels, bad, empty = [], [], [], []
+    for label, class_dir in enumerate(class_dirs):
+        found = 0
+        for dirpath, dirnames, filenames in os.walk(class_dir):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                rel = path.relative_to(root).as_posix()
+                if path.suffix.lower() not in IMAGE_EXTENSIONS:
+                    skipped.append((rel, f"not an image file ({path.suffix or 'no extension'})"))
+                elif reason := _decode_error(path):
+                    bad.append((rel, reason))
+                else:
+                    paths.append(str(path))
+                    labels.append(label)
+                    found += 1
+        if found == 0:
+            empty.append(class_dir.name)
+    if bad and not skip_bad:
+        listed = "; ".join(f"{rel} ({reason})" for rel, reason in bad[:10])
+        raise DataError(f"{len(bad)} image file(s) in {root} cannot be used: {listed}"
+                        f"{' …' if len(bad) > 10 else ''}. Fix or remove them, or pass skip_bad=True "
+                        "(command line: --skip-bad) to leave them out with a report.")
+    skipped += bad
+    if empty:
+        raise DataError(f"Class folder(s) {', '.join(empty)} in {root} hold no usable images. Add "
+                        "images, or remove the folder if that class is not wanted.")
+    folder = ImageFolder(root, [d.name for d in class_dirs],
+                         Split(np.array(paths), np.array(labels, dtype="int64")), skipped)
+    if verbose:
+        print(report(folder))
+    return folder
+
+
+def report(folder: ImageFolder) -> str:
+    """What a scan found and what it left out, in plain words."""
+    counts = ", ".join(f"{c} {n}" for c, n in folder.counts().items())
+    text = f"Found {len(folder.images)} images in {len(folder.class_names)} classes ({counts}) in {folder.root}."
+    if folder.skipped:
+        text += f"\nSkipped {len(folder.skipped)} file(s):" + "".join(
+            f"\n  {rel}: {reason}" for rel, reason in folder.skipped)
+    return text
+
+
+def _take_per_class(split: Split, k: int, seed: int, what: str) -> Split:
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in np.unique(split.labels):
+        members = np.flatnonzero(split.labels == label)
+        if len(members) < k:
+            raise DataError(f"Class {label} has {len(members)} {what}, fewer than the {k} asked for.")
+        keep.extend(rng.permutation(members)[:k])
+    keep = np.sort(np.array(keep, dtype=int))
+    return Split(split.paths[keep], split.labels[keep])
+
+
+def per_class(split: Split, k: int, seed: int = 0) -> Split:
+    """A seeded subset with exactly ``k`` images of every class (few-shot training sets)."""
+    return _take_per_class(split, k, seed, "images in this split")
+
+
+def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: float = TEST_FRACTION,
+                     seed: int = 42, max_per_class: int | None = None) -> Splits:
+    """Seeded, stratified, disjoint train / validation / test splits.
+
+    Use ``val`` for every choice you make (epochs, learning rate, which model) and look at
+    ``test`` once, at the end. ``max_per_class`` first keeps at most that many images per class
+    (quick mode). Raises DataError if a class is too small to appear in all three splits.
+    """
+    images = folder.images
+    if max_per_class is not None:
+        smallest = min(folder.counts().values())
+        images = _take_per_class(images, min(max_per_class, smallest), seed, "images")
+    counts = np.bincount(images.labels)
+    if counts.min() < 3:
+        small = folder.class_names[int(counts.argmin())]
+        raise DataError(f"Class {small!r} has {counts.min()} image(s); each class needs at least 3 to "
+                        "appear in the train, validation and test splits.")
+    index = np.arange(len(images))
+    try:
+        rest, test_idx = train_test_split(index, test_size=test, stratify=images.labels, random_state=seed)
+        train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test),
+                                              stratify=images.labels[rest], random_state=seed)
+    except ValueError as err:
+        raise DataError(f"Cannot split {folder.root} stratified into train/val/test: {err}") from err
+    pick = lambda idx: Split(images.paths[np.sort(idx)], images.labels[np.sort(idx)])  # noqa: E731
+    return Splits(pick(train_idx), pick(val_idx), pick(test_idx), folder.class_names)
+
+
+def load_image(path: tf.Tensor | str, image_size: tuple[int, int]) -> tf.Tensor:
+    """Decode one image file to uint8 RGB of shape (*image_size, 3), squashed to size (no crop)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.resize(image, image_size, method="bilinear", antialias=True)
+    return tf.saturate_cast(tf.round(image), tf.uint8)
+
+
+def make_dataset(split: Split, image_size: tuple[int, int] = (224, 224), *, batch_size: int = 32,
+                 shuffle: bool = False, seed: int = 42, cache: bool = True) -> tf.data.Dataset:
+    """A tf.data pipeline of (images, labels) batches.
+
+    Images are float32 in [0, 255], shape (batch, *image_size, 3); labels are int64 class indices.
+    Decoded, resized images are cached in memory as uint8 after the first pass (about 150 KB per
+    image at 224 px); ``shuffle`` reshuffles every epoch, seeded.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((split.paths, split.labels))
+    ds = ds.map(lambda p, y: (load_image(p, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def augmentation(seed: int | None = None) -> keras.Sequential:
+    """Random flips, small rotations, zooms and contrast changes; active only while training."""
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(0.1, seed=seed),
+        keras.layers.RandomZoom(0.1, seed=seed),
+        keras.layers.RandomContrast(0.1, seed=seed),
+    ], name="augmentation")
+
+
+def load_flowers(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> Splits:
+    """The course's flowers (5 classes), fetched through ``tltf.assets`` and split 60/20/20.
+
+    Quick mode keeps ``QUICK_PER_CLASS`` images per class.
+    """
+    folder = scan_images(assets.fetch("flower_photos", quiet=not verbose), verbose=verbose)
+    return split_stratified(folder, seed=seed, max_per_class=QUICK_PER_CLASS if quick else None)

@@ -1,0 +1,75 @@
+"""Plots for the notebooks: training curves by stage, confusion matrix, prediction grid."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay
+
+
+def _as_dict(history) -> Mapping[str, Sequence[float]]:
+    return history.history if hasattr(history, "history") else history
+
+
+def plot_history(stages: Mapping[str, object], metrics: Sequence[str] = ("loss", "accuracy")) -> plt.Figure:
+    """Training curves of consecutive stages on one epoch axis, with a dashed line where each
+    stage after the first starts.
+
+    ``stages`` maps a stage name to a Keras History (or its ``.history`` dict) with ``metric``
+    and ``val_<metric>`` lists. Returns the figure (one panel per metric).
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        start = 0
+        for i, (stage, history) in enumerate(stages.items()):
+            h = _as_dict(history)
+            epochs = np.arange(start, start + len(h[metric])) + 1
+            ax.plot(epochs, h[metric], color=f"C{i}", label=f"{stage}: train")
+            if f"val_{metric}" in h:
+                ax.plot(epochs, h[f"val_{metric}"], color=f"C{i}", linestyle=":", label=f"{stage}: val")
+            if i > 0:
+                ax.axvline(start + 0.5, color="grey", linestyle="--")
+                ax.annotate(f"{stage} starts", (start + 0.6, 0.02), xycoords=("data", "axes fraction"),
+                            fontsize=8, color="grey")
+            start += len(h[metric])
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> plt.Figure:
+    """scikit-learn's confusion matrix display: rows are true classes, columns predictions."""
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=list(range(len(class_names))), display_labels=class_names,
+        xticks_rotation=45, colorbar=False)
+    display.figure_.tight_layout()
+    return display.figure_
+
+
+def plot_predictions(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                     class_names: Sequence[str], *, columns: int = 6) -> plt.Figure:
+    """A grid of images titled "predicted (true)"; wrong predictions in red with a red frame.
+
+    ``images``: (n, h, w, 3) in [0, 255]; labels are class indices.
+    """
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.axis("off")
+    for ax, image, true, pred in zip(axes.flat, images, y_true, y_pred):
+        wrong = true != pred
+        ax.axis("on")
+        ax.imshow(np.clip(image, 0, 255).astype("uint8"))
+        title = class_names[pred] + (f"\n(true: {class_names[true]})" if wrong else "")
+        ax.set_title(title, color="red" if wrong else "black", fontsize=9)
+        for spine in ax.spines.values():
+            spine.set_edgecolor("red" if wrong else "white")
+            spine.set_linewidth(3 if wrong else 0)
+    fig.tight_layout()
+    return fig
