@@ -3,7 +3,8 @@
 Feature extraction: a frozen ImageNet backbone (MobileNetV2 unless ``--backbone``), features
 cached once, a new head trained on them with the validation split choosing the epoch, then the
 head attached to the backbone as one ``.keras`` model. The test split is used once, at the end.
-The last line printed is one JSON object (``test_acc``, split sizes, classes, model path).
+The last line printed is one JSON object (``test_acc``, split sizes, classes, model path); the same
+object is saved beside the model as ``<model>.json`` so the class order travels with it.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def fit(args: argparse.Namespace) -> dict:
                                       views=args.views)
     val_xy = train.extract_features(extractor, datasets["val"])
     head = models.make_head(backbone.feature_size, len(splits.class_names))
-    history = train.train_head(head, train_xy, val_xy, epochs=args.epochs, learning_rate=args.learning_rate)
+    history = train.train_head(head, train_xy, val_xy, epochs=args.epochs, learning_rate=args.learning_rate,
+                               patience=10)
     model = models.attach_head(extractor, head)
-    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     probabilities = model.predict(datasets["test"], verbose=0)
     predicted = probabilities.argmax(axis=1)
     test_acc = float((predicted == splits.test.labels).mean())
@@ -45,12 +46,14 @@ def fit(args: argparse.Namespace) -> dict:
     out = Path(args.out or f"{Path(args.folder).resolve().name}_{backbone.name}.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    print(f"Saved {out}: takes [0, 255] RGB images of shape {backbone.image_size + (3,)}; "
-          f"outputs probabilities for {splits.class_names}.")
-    return {"test_acc": round(test_acc, 4), "backbone": backbone.name, "classes": splits.class_names,
-            "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
-            "epochs": len(history.history["loss"]), "skipped_files": len(folder.skipped),
-            "model": str(out)}
+    summary = {"test_acc": round(test_acc, 4), "backbone": backbone.name, "classes": splits.class_names,
+               "image_size": list(backbone.image_size), "n_train": len(splits.train), "n_val": len(splits.val),
+               "n_test": len(splits.test), "epochs": len(history.history["loss"]),
+               "skipped_files": len(folder.skipped), "model": str(out)}
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    print(f"Saved {out} (input: [0, 255] RGB images of shape {backbone.image_size + (3,)}; output: "
+          f"probabilities in the class order of {out.with_suffix('.json')}).")
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:

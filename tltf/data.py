@@ -79,7 +79,7 @@ def _decode_error(path: Path) -> str | None:
     """None if TensorFlow decodes the file as an image, else the reason it cannot."""
     try:
         image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as err:
+    except tf.errors.OpError as err:
         return "cannot be decoded: " + (err.message.splitlines() or ["unknown error"])[0][:120]
     if 0 in image.shape:
         return "cannot be decoded: the image is empty"

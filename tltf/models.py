@@ -132,3 +132,24 @@ def build_classifier(backbone: str | Backbone, num_classes: int, *, base: keras.
     backbone = get_backbone(backbone)
     return attach_head(feature_extractor(backbone, base),
                        make_head(backbone.feature_size, num_classes, dropout=dropout), augment)
+
+
+def scratch_cnn(num_classes: int, image_size: tuple[int, int] = (224, 224), *,
+                augment: keras.layers.Layer | None = None) -> keras.Model:
+    """A small CNN with random initial weights: the baseline that transfer learning must beat.
+
+    Images [0, 255] (batch, *image_size, 3) -> probabilities (batch, num_classes); four stages of
+    strided 3×3 convolutions with batch normalisation, global pooling, dropout, softmax.
+    """
+    inputs = keras.Input((*image_size, 3), name="image")
+    x = augment(inputs) if augment is not None else inputs
+    x = keras.layers.Rescaling(1 / 255)(x)
+    for filters in (32, 64, 128, 256):
+        for strides in (2, 1):
+            x = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.ReLU()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="scratch_cnn")

@@ -1,4 +1,5 @@
-"""Test environment: quick mode, the asset mirror, and private Keras / tltf caches.
+"""Test set-up for the unit tests and the notebooks (nbval): quick mode, the asset mirror, and
+private Keras and tltf caches.
 
 The environment is set here, before anything imports Keras (which reads KERAS_HOME once), and is
 inherited by the notebook kernels that nbval starts.
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent
 _scratch = Path(tempfile.mkdtemp(prefix="tltf-tests-"))
 
 os.environ["TLTF_QUICK"] = "1"

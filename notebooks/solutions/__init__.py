@@ -1,0 +1,1 @@
+"""Exercise solutions, one module per notebook (``exNN.py``); tests/test_solutions.py runs them."""

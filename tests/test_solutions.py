@@ -1,0 +1,56 @@
+"""The exercise solutions in notebooks/solutions run and give sensible answers (quick mode)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
+
+from solutions import ex00, ex01  # noqa: E402
+
+from tltf import assets, data, models  # noqa: E402
+
+
+def test_ex00_top5_names_a_daisy(flowers):
+    import keras
+
+    for name in ("mobilenet_025_top", "imagenet_class_index"):
+        assets.fetch(name, quiet=True)
+    guesses = ex00.top5(keras.applications.MobileNet(alpha=0.25, weights="imagenet"),
+                        flowers / "daisy" / "10437754174_22ec990b77_m.jpg")
+    assert len(guesses) == 5 and guesses[0][0] == "daisy"
+    assert all(a[1] >= b[1] for a, b in zip(guesses, guesses[1:]))
+
+
+def test_ex00_inner_layer_and_small_backbone_features(flowers):
+    base = models.load_backbone("mobilenet_v2")
+    assert ex00.layer_features(base, "block_6_expand_relu").output_shape == (None, 192)
+    assert ex00.small_backbone_features().output_shape == (None, 256)
+
+
+def test_ex00_knn_accuracy_separates_clusters():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    assert ex00.knn_accuracy(rng.normal(size=(60, 8)) + 5 * y[:, None], y) > 0.95
+    assert ex00.knn_accuracy(rng.normal(size=(60, 8)), y) < 0.7
+
+
+def test_ex01_another_backbone(flowers):
+    splits = data.load_flowers(quick=True, verbose=False)
+    accuracy, seconds = ex01.backbone_validation_accuracy("mobilenet_025", splits, views=1, epochs=2)
+    assert 0 <= accuracy <= 1 and seconds > 0
+
+
+def test_ex01_few_shot_curve_rises_with_more_labels():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 50)
+    centers = rng.normal(size=(4, 32)) * 3
+    x = (centers[y] + rng.normal(size=(200, 32))).astype("float32")
+    curve = ex01.few_shot_curve((x[::2], y[::2]), (x[1::2], y[1::2]), [1, 25], epochs=30)
+    assert set(curve) == {1, 25} and curve[25] >= curve[1] and curve[25] > 0.8
+
+
+def test_ex01_deeper_head_shape():
+    head = ex01.deeper_head(1280, 5)
+    assert head.output_shape == (None, 5) and len(head.layers) == 4

@@ -1,0 +1,157 @@
+"""Benchmarks (not tests): ``python -m tltf.bench NAME`` measures accuracy, time and memory.
+
+Full mode by default; ``TLTF_QUICK=1`` runs the same code on the quick-mode subset (a smoke test).
+Each benchmark prints a table and, as its last line, one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+
+from tltf import QUICK
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def progress(message: str) -> None:
+    """A time-stamped progress line on stderr (stdout keeps the table and the JSON line)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def split_spread(extractor, image_size: tuple[int, int], *, quick: bool, views: int, head_epochs: int,
+                 seeds: tuple[int, ...] = (42, 0, 1, 2, 3)) -> list[float]:
+    """Cached-head test accuracy on several seeded splits of the same photos.
+
+    One split's test accuracy moves by a few points with the split; this shows by how much.
+    Features of every photo (original plus ``views - 1`` augmented) are computed once.
+    """
+    import numpy as np
+
+    from tltf import assets, data, models, train
+
+    folder = data.scan_images(assets.fetch("flower_photos", quiet=True), verbose=False)
+    if quick:
+        folder.images = data.per_class(folder.images, data.QUICK_PER_CLASS)
+    n = len(folder.images)
+    x, y = train.extract_features(extractor, data.make_dataset(folder.images, image_size),
+                                  augment=data.augmentation(42), views=views)
+    row = {path: i for i, path in enumerate(folder.images.paths)}
+    accuracies = []
+    for seed in seeds:
+        splits = data.split_stratified(folder, seed=seed)
+        rows = {name: np.array([row[p] for p in getattr(splits, name).paths]) for name in ("train", "val", "test")}
+        train_rows = np.concatenate([rows["train"] + view * n for view in range(views)])
+        train.seed_everything(42)
+        head = models.make_head(x.shape[1], len(folder.class_names))
+        train.train_head(head, (x[train_rows], y[train_rows]), (x[rows["val"]], y[rows["val"]]),
+                         epochs=head_epochs, patience=10)
+        accuracies.append(round(float(head.evaluate(x[rows["test"]], y[rows["test"]], verbose=0)[1]), 4))
+    return accuracies
+
+
+def feature_extraction(quick: bool = QUICK) -> dict:
+    """Flowers, MobileNetV2 at 224 px: a head on cached features vs training through the frozen
+    base vs a CNN from scratch given as much time as the through-base training took."""
+    import numpy as np
+
+    from tltf import data, models, train
+
+    views, head_epochs, in_model_epochs = (2, 20, 2) if quick else (6, 100, 25)
+    train.seed_everything(42)
+    splits = data.load_flowers(quick=quick)
+    backbone = models.get_backbone("mobilenet_v2")
+    extractor = models.feature_extractor(backbone)
+    ds = {name: data.make_dataset(getattr(splits, name), backbone.image_size, shuffle=name == "train")
+          for name in ("train", "val", "test")}
+    plain = {name: data.make_dataset(getattr(splits, name), backbone.image_size) for name in ("train", "val", "test")}
+
+    progress("caching features")
+    start = time.perf_counter()
+    train_xy = train.extract_features(extractor, plain["train"], augment=data.augmentation(42), views=views)
+    val_xy = train.extract_features(extractor, plain["val"])
+    test_x, _ = train.extract_features(extractor, plain["test"])
+    extract_s = time.perf_counter() - start
+    head = models.make_head(backbone.feature_size, len(splits.class_names))
+    history = train.train_head(head, train_xy, val_xy, epochs=head_epochs, patience=10)
+    cached_s = time.perf_counter() - start
+    head_probs = head.predict(test_x, verbose=0)
+    end_to_end = models.attach_head(extractor, head)
+    e2e_probs = end_to_end.predict(plain["test"], verbose=0)
+
+    progress(f"head trained on cached features in {cached_s:.0f} s; training through the frozen base")
+    train.seed_everything(42)
+    in_model = models.build_classifier(backbone, len(splits.class_names), augment=data.augmentation(42))
+    timer = train.EpochTimer()
+    start = time.perf_counter()
+    train.compile_classifier(in_model).fit(
+        ds["train"], validation_data=ds["val"], epochs=in_model_epochs, verbose=0,
+        callbacks=[*train.callbacks(patience=5), timer])
+    through_s = time.perf_counter() - start
+
+    progress(f"through the base: {len(timer.seconds)} epochs in {through_s:.0f} s; training from scratch")
+    train.seed_everything(42)
+    scratch = models.scratch_cnn(len(splits.class_names), backbone.image_size, augment=data.augmentation(42))
+    start = time.perf_counter()
+    scratch_history = train.compile_classifier(scratch).fit(
+        ds["train"], validation_data=ds["val"], epochs=10_000, verbose=0,
+        callbacks=[*train.callbacks(patience=10_000), train.TimeBudget(through_s)])
+    scratch_s = time.perf_counter() - start
+
+    progress("the cached-features recipe on other seeded splits")
+    spread = split_spread(extractor, backbone.image_size, quick=quick, views=views, head_epochs=head_epochs)
+
+    def accuracy(probs):
+        return round(float((probs.argmax(1) == splits.test.labels).mean()), 4)
+
+    steady = lambda seconds: statistics.median(seconds[1:] or seconds)  # noqa: E731 (epoch 1 decodes JPEGs)
+    return {
+        "test_acc_head": accuracy(head_probs),
+        "test_acc_end_to_end": accuracy(e2e_probs),
+        "max_prob_diff_end_to_end": float(np.abs(e2e_probs - head_probs).max()),
+        "test_acc_through_base": accuracy(in_model.predict(plain["test"], verbose=0)),
+        "test_acc_scratch": accuracy(scratch.predict(plain["test"], verbose=0)),
+        "test_acc_head_split_seeds": spread,
+        "test_acc_head_mean_over_splits": round(float(np.mean(spread)), 4),
+        "epoch_s_cached": round(statistics.median(history.history["epoch_seconds"]), 4),
+        "epoch_s_through_base": round(steady(timer.seconds), 2),
+        "cached_rows_per_epoch": len(train_xy[0]),
+        "epochs_cached": len(history.history["loss"]),
+        "epochs_through_base": len(timer.seconds),
+        "epochs_scratch": len(scratch_history.history["loss"]),
+        "seconds_extract_features": round(extract_s, 1),
+        "seconds_cached_total": round(cached_s, 1),
+        "seconds_through_base_total": round(through_s, 1),
+        "seconds_scratch_total": round(scratch_s, 1),
+        "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
+        "views": views,
+        "quick": quick,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+BENCHMARKS = {"feature-extraction": feature_extraction}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tltf.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=list(BENCHMARKS))
+    args = parser.parse_args(argv)
+    results = BENCHMARKS[args.name]()
+    width = max(map(len, results))
+    print(f"\n{args.name} ({'quick' if results.get('quick') else 'full'} mode)")
+    for key, value in results.items():
+        print(f"  {key:<{width}}  {value}")
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
