@@ -27,6 +27,8 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +123,20 @@ def identify(asset: Asset, path: Path) -> str | None:
     return None
 
 
+@contextmanager
+def _staged(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; move it onto ``dest`` only if the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        yield Path(part)
+        os.replace(part, dest)
+    finally:
+        if os.path.exists(part):
+            os.unlink(part)
+
+
 def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None = None) -> str:
     """Download ``url`` to ``dest`` with a progress bar; returns the sha256 received.
 
@@ -128,11 +144,9 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
     checksums given match, so ``dest`` is never left half-written. Raises AssetError on a
     network failure or a checksum mismatch.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
     try:
-        digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+        with _staged(dest) as part, open(part, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
                 while chunk := response.read(1 << 20):
@@ -140,18 +154,14 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
                     for digest in digests.values():
                         digest.update(chunk)
                     bar.update(len(chunk))
-        got = {name: d.hexdigest() for name, d in digests.items()}
-        for name, expected in (("sha256", sha256), ("md5", md5)):
-            if expected and got[name] != expected:
-                raise AssetError(f"Checksum mismatch for {url}: expected {name} {expected}, got "
-                                 f"{got[name]}. The download was discarded; try again, or use a mirror.")
-        os.replace(part, dest)
-        return got["sha256"]
+            got = {name: d.hexdigest() for name, d in digests.items()}
+            for name, expected in (("sha256", sha256), ("md5", md5)):
+                if expected and got[name] != expected:
+                    raise AssetError(f"Checksum mismatch for {url}: expected {name} {expected}, got "
+                                     f"{got[name]}. The download was discarded; try again, or use a mirror.")
     except (urllib.error.URLError, OSError) as err:
         raise AssetError(f"Download of {url} failed ({err}).") from err
-    finally:
-        if os.path.exists(part):
-            os.unlink(part)
+    return got["sha256"]
 
 
 def _unavailable(asset: Asset, looked: list[str], err: AssetError) -> AssetError:
@@ -182,18 +192,6 @@ def _mirror_note(asset: Asset) -> str:
     return f"mirror {mirror / asset.mirror['path']}: not there"
 
 
-def _copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        shutil.copyfile(src, part)
-        os.replace(part, dest)
-    finally:
-        if os.path.exists(part):
-            os.unlink(part)
-
-
 def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
     target = keras_models_dir() / asset.file
     source = _mirror_copy(asset)
@@ -202,7 +200,8 @@ def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
             raise AssetError(f"{source} fails its checksum (expected sha256 {asset.mirror['sha256']}): "
                              "the mirror copy is damaged. Restore it from the original mirror.")
         if not target.exists() or file_hash(target) != asset.mirror["sha256"]:
-            _copy_atomic(source, target)
+            with _staged(target) as part:
+                shutil.copyfile(source, part)
         return target, f"mirror {source}"
     if target.exists():
         version = identify(asset, target)
@@ -253,7 +252,8 @@ def verify_tree(root: Path, manifest: str = "MANIFEST.sha256", expected: str | N
                  if file_hash(root / rel) != wanted[rel]]
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise AssetError(f"{root} does not match {manifest}: {len(problems)} problem(s): {shown}.")
+        raise AssetError(f"{root} does not match {manifest}: {len(problems)} problem(s): {shown}. "
+                         "Restore the original files, or delete the folder and fetch it again.")
     return len(wanted)
 
 

@@ -41,6 +41,11 @@ class Split:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def take(self, index: np.ndarray) -> Split:
+        """The files at ``index``, kept in their original order."""
+        index = np.sort(index)
+        return Split(self.paths[index], self.labels[index])
+
 
 @dataclass
 class ImageFolder:
@@ -157,8 +162,7 @@ def _take_per_class(split: Split, k: int, seed: int, what: str) -> Split:
         if len(members) < k:
             raise DataError(f"Class {label} has {len(members)} {what}, fewer than the {k} asked for.")
         keep.extend(rng.permutation(members)[:k])
-    keep = np.sort(np.array(keep, dtype=int))
-    return Split(split.paths[keep], split.labels[keep])
+    return split.take(np.array(keep, dtype=int))
 
 
 def per_class(split: Split, k: int, seed: int = 0) -> Split:
@@ -190,8 +194,7 @@ def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: fl
                                               stratify=images.labels[rest], random_state=seed)
     except ValueError as err:
         raise DataError(f"Cannot split {folder.root} stratified into train/val/test: {err}") from err
-    pick = lambda idx: Split(images.paths[np.sort(idx)], images.labels[np.sort(idx)])  # noqa: E731
-    return Splits(pick(train_idx), pick(val_idx), pick(test_idx), folder.class_names)
+    return Splits(images.take(train_idx), images.take(val_idx), images.take(test_idx), folder.class_names)
 
 
 def load_image(path: tf.Tensor | str, image_size: tuple[int, int]) -> tf.Tensor:
