@@ -51,3 +51,37 @@ def test_feature_extraction_benchmark_prints_its_json_last(mirror):
                 "epoch_s_through_base", "peak_rss_mb"):
         assert key in summary
     assert summary["quick"] is True and summary["test_acc_head"] == summary["test_acc_end_to_end"]
+
+
+def test_fit_fine_tune_runs_both_stages(make_tree, tmp_path, mirror):
+    root = make_tree({"red": 8, "blue": 8})
+    out = tmp_path / "tuned.keras"
+    result = run("tltf", "fit", str(root), "--fine-tune", "--unfreeze-blocks", "2", "--fine-tune-epochs", "2",
+                 "--epochs", "10", "--views", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert 1 <= summary["fine_tune_epochs"] <= 2 and 0 <= summary["test_acc_feature_extraction"] <= 1
+    assert "trainable from block_15_expand up" in result.stdout
+    reloaded = keras.models.load_model(out)
+    assert any(w.trainable for w in reloaded.weights if "block_16" in w.path)
+
+
+def test_fit_fine_tune_refuses_impossible_unfreezing_before_training(make_tree, tmp_path, mirror):
+    root = make_tree({"red": 4, "blue": 4})
+    result = run("tltf", "fit", str(root), "--fine-tune", "--unfreeze-blocks", "40", "--out", str(tmp_path / "m.keras"))
+    assert result.returncode == 2 and "17 named blocks" in result.stderr and "--unfreeze-fraction" in result.stderr
+    assert "Extracting" not in result.stdout
+
+
+def test_fine_tuning_benchmark_prints_its_json_last(mirror):
+    result = run("tltf.bench", "fine-tuning")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("test_acc_feature_extraction", "test_acc_fine_tuned", "test_acc_bn_training_mode",
+                "test_acc_unfreeze_all_high_lr", "test_acc_discriminative_lr", "seconds_fine_tuning", "peak_rss_mb"):
+        assert key in summary
+    params = {name: summary[f"trainable_params_{name}"] for name in ("three_blocks", "fine_tuned", "all_layers",
+                                                                       "bn_training_mode")}
+    assert list(params.values()) == sorted(set(params.values()))  # BatchNorm counts only when trained
+    assert summary["trainable_params_discriminative_lr"] == summary["trainable_params_unfreeze_all_high_lr"] == params[
+        "all_layers"]

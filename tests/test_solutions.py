@@ -7,7 +7,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
-from solutions import ex00, ex01  # noqa: E402
+from solutions import ex00, ex01, ex02  # noqa: E402
 
 from tltf import assets, data, models  # noqa: E402
 
@@ -54,3 +54,37 @@ def test_ex01_few_shot_curve_rises_with_more_labels():
 def test_ex01_deeper_head_shape():
     head = ex01.deeper_head(1280, 5)
     assert head.output_shape == (None, 5) and len(head.layers) == 4
+
+
+def small_mobilenet():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None,
+                                          pooling="avg")
+
+
+def test_ex02_weight_change_is_zero_for_frozen_blocks_and_seen_where_weights_moved():
+    before, after = small_mobilenet(), small_mobilenet()
+    after.set_weights(before.get_weights())
+    kernel = after.get_layer("block_16_project").kernel
+    kernel.assign(kernel * 1.5)
+    change = ex02.weight_change_by_block(before, after)
+    assert list(change)[0] == "expanded_conv" and list(change)[-1] == "block_16"
+    assert change["block_15"] == 0 and 0 < change["block_16"] < 0.5
+
+
+def test_ex02_gradual_unfreezing_ends_with_the_top_blocks_trainable():
+    import keras
+    import tensorflow as tf
+
+    base = small_mobilenet()
+    base.trainable = False
+    inputs = keras.Input((96, 96, 3))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(base(inputs)))
+    rng = np.random.default_rng(0)
+    images = tf.data.Dataset.from_tensor_slices((rng.uniform(-1, 1, (8, 96, 96, 3)).astype("float32"),
+                                                 np.arange(8) % 2)).batch(4)
+    accuracies = ex02.gradual_unfreeze(model, base, images, images, max_blocks=2)
+    assert len(accuracies) == 2 and all(0 <= a <= 1 for a in accuracies)
+    assert base.get_layer("block_15_expand").trainable and not base.get_layer("block_14_expand").trainable

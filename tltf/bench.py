@@ -137,7 +137,71 @@ def feature_extraction(quick: bool = QUICK) -> dict:
     }
 
 
-BENCHMARKS = {"feature-extraction": feature_extraction}
+#: Fine-tuning runs from the same stage-1 checkpoint, as notebook 02 runs them. The recipe is
+#: ``train.fine_tune``'s defaults: top 6 blocks, BatchNorm frozen, peak rate 1e-4, 15 epochs. The two
+#: pitfalls are each one change from "all_layers": BatchNorm trained, or a 100x higher rate.
+FINE_TUNING_RUNS = {
+    "fine_tuned": {},
+    "three_blocks": {"blocks": 3},
+    "all_layers": {"blocks": None, "fraction": 1.0},
+    "discriminative_lr": {"blocks": None, "fraction": 1.0, "factors": (0.1, 0.3, 1.0)},
+    "bn_training_mode": {"blocks": None, "fraction": 1.0, "train_batchnorm": True},
+    "unfreeze_all_high_lr": {"blocks": None, "fraction": 1.0, "peak_lr": 1e-2},
+}
+
+
+def fine_tuning(quick: bool = QUICK) -> dict:
+    """Flowers, MobileNetV2 at 224 px: stage 1 (a head on cached features, checkpointed), then
+    each of ``FINE_TUNING_RUNS`` from that same checkpoint with a fresh ImageNet base."""
+    import tempfile
+    from pathlib import Path
+
+    import keras
+    import numpy as np
+
+    from tltf import data, models, train
+
+    views, head_epochs, epochs = (2, 20, 1) if quick else (6, 100, 15)
+    train.seed_everything(42)
+    splits = data.load_flowers(quick=quick)
+    backbone = models.get_backbone("mobilenet_v2")
+    extractor = models.feature_extractor(backbone)
+    train_ds = data.make_dataset(splits.train, backbone.image_size, shuffle=True)
+    plain = {name: data.make_dataset(getattr(splits, name), backbone.image_size) for name in ("train", "val", "test")}
+
+    def accuracy(model):
+        return round(float((model.predict(plain["test"], verbose=0).argmax(1) == splits.test.labels).mean()), 4)
+
+    progress("stage 1: head on cached features")
+    start = time.perf_counter()
+    checkpoint = Path(tempfile.mkdtemp()) / "stage1_head.keras"
+    head = models.make_head(backbone.feature_size, len(splits.class_names))
+    train.train_head(head, train.extract_features(extractor, plain["train"], augment=data.augmentation(42), views=views),
+                     train.extract_features(extractor, plain["val"]), epochs=head_epochs, patience=10,
+                     checkpoint=checkpoint)
+    results = {"test_acc_feature_extraction": accuracy(models.attach_head(extractor, head)),
+               "seconds_feature_extraction": round(time.perf_counter() - start, 1)}
+    for name, options in FINE_TUNING_RUNS.items():
+        progress(f"fine-tuning: {name} {options}")
+        train.seed_everything(42)
+        base = models.load_backbone(backbone)
+        model = models.build_classifier(backbone, len(splits.class_names), base=base,
+                                        head=keras.models.load_model(checkpoint), augment=data.augmentation(42))
+        start = time.perf_counter()
+        history, report = train.fine_tune(model, base, train_ds, plain["val"], epochs=epochs, **options)
+        results[f"test_acc_{name}"] = accuracy(model)
+        results[f"best_val_acc_{name}"] = round(max(history.history["val_accuracy"]), 4)
+        results[f"epochs_{name}"] = len(history.history["loss"])
+        results[f"trainable_params_{name}"] = report.trainable_params
+        results[f"seconds_{name}"] = round(time.perf_counter() - start, 1)
+        if name == "fine_tuned":
+            results["seconds_fine_tuning"] = results.pop("seconds_fine_tuned")
+            results["epoch_s_fine_tuning"] = round(statistics.median(history.history["epoch_seconds"]), 1)
+    return {**results, "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
+            "quick": quick, "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     width = max(map(len, results))
     print(f"\n{args.name} ({'quick' if results.get('quick') else 'full'} mode)")
     for key, value in results.items():
-        print(f"  {key:<{width}}  {value}")
+        if key == "rows":  # a table of dicts with the same keys
+            print("  " + "  ".join(f"{column:>14}" for column in value[0]))
+            for row in value:
+                print("  " + "  ".join(f"{cell!s:>14}" for cell in row.values()))
+        else:
+            print(f"  {key:<{width}}  {value}")
     print(json.dumps(results))
     return 0
 

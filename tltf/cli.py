@@ -2,7 +2,8 @@
 
 Feature extraction: a frozen ImageNet backbone (MobileNetV2 unless ``--backbone``), features
 cached once, a new head trained on them with the validation split choosing the epoch, then the
-head attached to the backbone as one ``.keras`` model. The test split is used once, at the end.
+head attached to the backbone as one ``.keras`` model. ``--fine-tune`` adds stage 2: the top
+blocks unfrozen and trained at a low rate. The test split is used only to report, at the end.
 The last line printed is one JSON object (``test_acc``, split sizes, classes, model path); the same
 object is saved beside the model as ``<model>.json`` so the class order travels with it.
 """
@@ -13,6 +14,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+
+def accuracy(model, dataset, labels) -> float:
+    """Share of ``dataset``'s images whose most probable class is the label."""
+    return float((model.predict(dataset, verbose=0).argmax(axis=1) == labels).mean())
 
 
 def fit(args: argparse.Namespace) -> dict:
@@ -27,6 +33,11 @@ def fit(args: argparse.Namespace) -> dict:
     print(splits.table())
     backbone = models.get_backbone(args.backbone)
     extractor = models.feature_extractor(backbone)
+    base = extractor.layers[-1]
+    blocks = len(models.block_names(base))
+    if args.fine_tune and args.unfreeze_fraction is None and not 0 < args.unfreeze_blocks <= blocks:
+        raise ValueError(f"{backbone.name} has {blocks} named blocks, so --unfreeze-blocks {args.unfreeze_blocks} "
+                         "cannot be met; use --unfreeze-fraction (e.g. 0.2) or fewer blocks.")
     datasets = {name: data.make_dataset(getattr(splits, name), backbone.image_size)
                 for name in ("train", "val", "test")}
     print(f"Extracting {backbone.name} features: {args.views} view(s) of each training image "
@@ -38,18 +49,30 @@ def fit(args: argparse.Namespace) -> dict:
     history = train.train_head(head, train_xy, val_xy, epochs=args.epochs, learning_rate=args.learning_rate,
                                patience=10)
     model = models.attach_head(extractor, head)
-    probabilities = model.predict(datasets["test"], verbose=0)
-    predicted = probabilities.argmax(axis=1)
+    summary = {}
+    if args.fine_tune:
+        summary["test_acc_feature_extraction"] = round(accuracy(model, datasets["test"], splits.test.labels), 4)
+        model = models.attach_head(extractor, head, data.augmentation(args.seed))
+        top = (f"{args.unfreeze_fraction:.0%} of the layers" if args.unfreeze_fraction is not None
+               else f"{args.unfreeze_blocks} block(s)")
+        print(f"Fine-tuning the top {top} of {backbone.name} at a peak rate of {args.fine_tune_lr:g}…")
+        tuned, report = train.fine_tune(
+            model, base, data.make_dataset(splits.train, backbone.image_size, shuffle=True, seed=args.seed),
+            datasets["val"], blocks=args.unfreeze_blocks if args.unfreeze_fraction is None else None,
+            fraction=args.unfreeze_fraction, peak_lr=args.fine_tune_lr, epochs=args.fine_tune_epochs)
+        print(report)
+        summary["fine_tune_epochs"] = len(tuned.history["loss"])
+    predicted = model.predict(datasets["test"], verbose=0).argmax(axis=1)
     test_acc = float((predicted == splits.test.labels).mean())
     print(classification_report(splits.test.labels, predicted, labels=range(len(splits.class_names)),
                                 target_names=splits.class_names, digits=3, zero_division=0))
     out = Path(args.out or f"{Path(args.folder).resolve().name}_{backbone.name}.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    summary = {"test_acc": round(test_acc, 4), "backbone": backbone.name, "classes": splits.class_names,
-               "image_size": list(backbone.image_size), "n_train": len(splits.train), "n_val": len(splits.val),
-               "n_test": len(splits.test), "epochs": len(history.history["loss"]),
-               "skipped_files": len(folder.skipped), "model": str(out)}
+    summary = {"test_acc": round(test_acc, 4), **summary, "backbone": backbone.name,
+               "classes": splits.class_names, "image_size": list(backbone.image_size),
+               "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
+               "epochs": len(history.history["loss"]), "skipped_files": len(folder.skipped), "model": str(out)}
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     print(f"Saved {out} (input: [0, 255] RGB images of shape {backbone.image_size + (3,)}; output: "
           f"probabilities in the class order of {out.with_suffix('.json')}).")
@@ -74,13 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", type=float, default=0.2, help="test fraction")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--skip-bad", action="store_true", help="leave out undecodable images (listed)")
+    p.add_argument("--fine-tune", action="store_true",
+                   help="then fine-tune the top of the backbone (BatchNormalization stays frozen)")
+    p.add_argument("--unfreeze-blocks", type=int, default=6, help="blocks to unfreeze when fine-tuning")
+    p.add_argument("--unfreeze-fraction", type=float,
+                   help="unfreeze this share of the layers instead (for backbones without named blocks)")
+    p.add_argument("--fine-tune-lr", type=float, default=1e-4, help="peak rate (warm-up + cosine)")
+    p.add_argument("--fine-tune-epochs", type=int, default=15, help="most fine-tuning epochs")
     args = parser.parse_args(argv)
     from tltf.assets import AssetError
-    from tltf.data import DataError
 
     try:
         summary = fit(args)
-    except (DataError, AssetError) as err:
+    except (AssetError, ValueError) as err:  # ValueError: bad data (DataError) or an impossible request
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(summary))

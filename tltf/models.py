@@ -8,6 +8,8 @@ the ImageNet mean subtracted, and EfficientNet rescales inside its own graph.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 
 import keras
@@ -94,8 +96,11 @@ def load_backbone(name: str | Backbone, *, weights: str | None = "imagenet", poo
 def feature_extractor(backbone: str | Backbone, base: keras.Model | None = None) -> keras.Model:
     """[0, 255] images (batch, size, size, 3) -> features (batch, feature_size), base frozen.
 
-    The base is set ``trainable = False`` and called with ``training=False``, so its
-    BatchNormalization layers keep their ImageNet statistics.
+    The base is set ``trainable = False`` (so its BatchNormalization layers run in inference mode)
+    and called with ``training=False``, as the Keras guide writes it. In Keras 3 a model trained
+    with ``fit`` passes ``training=True`` down to every layer, overriding that argument
+    (keras-team/keras#20285): frozen BatchNormalization layers are what keep the ImageNet
+    statistics, which is why ``unfreeze`` keeps them frozen.
     """
     backbone = get_backbone(backbone)
     base = base if base is not None else load_backbone(backbone)
@@ -127,11 +132,13 @@ def attach_head(extractor: keras.Model, head: keras.Model,
 
 
 def build_classifier(backbone: str | Backbone, num_classes: int, *, base: keras.Model | None = None,
-                     dropout: float = 0.2, augment: keras.layers.Layer | None = None) -> keras.Model:
-    """Images [0, 255] -> probabilities, with a frozen pre-trained base in inference mode."""
+                     head: keras.Model | None = None, dropout: float = 0.2,
+                     augment: keras.layers.Layer | None = None) -> keras.Model:
+    """Images [0, 255] -> probabilities: a frozen pre-trained base and a head (a new one unless
+    ``head`` is given, e.g. one trained on cached features)."""
     backbone = get_backbone(backbone)
-    return attach_head(feature_extractor(backbone, base),
-                       make_head(backbone.feature_size, num_classes, dropout=dropout), augment)
+    head = head if head is not None else make_head(backbone.feature_size, num_classes, dropout=dropout)
+    return attach_head(feature_extractor(backbone, base), head, augment)
 
 
 def scratch_cnn(num_classes: int, image_size: tuple[int, int] = (224, 224), *,
@@ -153,3 +160,88 @@ def scratch_cnn(num_classes: int, image_size: tuple[int, int] = (224, 224), *,
     x = keras.layers.Dropout(0.3)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="scratch_cnn")
+
+
+# --- fine-tuning: unfreezing the top of a backbone --------------------------------------------
+
+#: How each family names its blocks: the first group of a match is the block's name.
+BLOCK_PATTERNS = (
+    r"^(expanded_conv|block_\d+)_",  # MobileNetV2
+    r"^conv_(?:dw|pw|pad)_(\d+)",  # MobileNet v1 (a block is conv_dw_N + conv_pw_N)
+    r"^(conv\d_block\d+)_",  # ResNet
+    r"^(block\d+[a-z])_",  # EfficientNet
+    r"^(block\d+)_",  # VGG
+)
+
+
+def block_of(layer_name: str) -> str | None:
+    """The block a layer belongs to, from its name (None for stem, top and other layers)."""
+    for pattern in BLOCK_PATTERNS:
+        if match := re.match(pattern, layer_name):
+            return match.group(1)
+    return None
+
+
+def block_names(base: keras.Model) -> list[str]:
+    """The backbone's block names, bottom to top."""
+    return list(dict.fromkeys(b for layer in base.layers if (b := block_of(layer.name))))
+
+
+@dataclass(frozen=True)
+class UnfreezeReport:
+    """What ``unfreeze`` left trainable."""
+
+    trainable_params: int
+    frozen_params: int
+    trainable_layers: list[str]  # those with weights, bottom to top
+    batchnorm_frozen: int  # BatchNormalization layers kept frozen inside the unfrozen part
+
+    def __str__(self) -> str:
+        first = self.trainable_layers[0] if self.trainable_layers else "none"
+        return (f"{len(self.trainable_layers)} layers with weights trainable from {first} up "
+                f"({self.batchnorm_frozen} BatchNormalization layers kept frozen): "
+                f"{self.trainable_params:,} trainable, {self.frozen_params:,} frozen parameters")
+
+
+def count_params(weights) -> int:
+    """Number of scalars in a list of variables."""
+    return int(sum(math.prod(w.shape) for w in weights))
+
+
+def unfreeze(base: keras.Model, *, layers: int | None = None, blocks: int | None = None,
+             fraction: float | None = None, train_batchnorm: bool = False) -> UnfreezeReport:
+    """Make the top of ``base`` trainable and keep the rest frozen; give exactly one of:
+
+    ``layers``: the last N layers; ``blocks``: the last N blocks (as named by the family, plus the
+    layers above the last block); ``fraction``: that share of the layers, from the top.
+    BatchNormalization layers stay frozen unless ``train_batchnorm``: in Keras 3 a frozen
+    BatchNormalization layer runs in inference mode and keeps its ImageNet statistics, while
+    ``training=False`` in the graph does not survive ``fit`` (see ``feature_extractor``).
+    Side effect: sets ``trainable`` on ``base`` and its layers. Returns the parameter counts.
+    """
+    if sum(option is not None for option in (layers, blocks, fraction)) != 1:
+        raise ValueError("Give exactly one of layers=, blocks= or fraction=.")
+    all_layers = base.layers
+    if layers is not None:
+        start = len(all_layers) - layers
+    elif fraction is not None:
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be in [0, 1], got {fraction}.")
+        start = len(all_layers) - round(fraction * len(all_layers))
+    else:
+        names = block_names(base)
+        if not names:
+            raise ValueError(f"{base.name} has no recognised blocks; use layers= or fraction=.")
+        if not 0 <= blocks <= len(names):
+            raise ValueError(f"{base.name} has {len(names)} blocks; cannot unfreeze {blocks}.")
+        first = names[-blocks] if blocks else None
+        start = next((i for i, layer in enumerate(all_layers) if block_of(layer.name) == first), len(all_layers))
+    start = max(0, min(start, len(all_layers)))
+    base.trainable = True
+    kept_bn = 0
+    for i, layer in enumerate(all_layers):
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = i >= start and (train_batchnorm or not is_bn)
+        kept_bn += i >= start and is_bn and not layer.trainable
+    return UnfreezeReport(count_params(base.trainable_weights), count_params(base.non_trainable_weights),
+                          [layer.name for layer in all_layers[start:] if layer.trainable and layer.weights], kept_bn)

@@ -73,3 +73,16 @@ def plot_predictions(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
             spine.set_linewidth(3 if wrong else 0)
     fig.tight_layout()
     return fig
+
+
+def plot_lr_finder(lrs: Sequence[float], losses: Sequence[float], suggestion: float) -> plt.Figure:
+    """Smoothed training loss against learning rate (log scale), the suggested rate marked."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    ax.plot(lrs, losses)
+    ax.axvline(suggestion, color="C1", linestyle="--", label=f"suggested {suggestion:.1e}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss (smoothed)")
+    ax.legend()
+    fig.tight_layout()
+    return fig

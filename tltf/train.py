@@ -1,15 +1,17 @@
-"""Training plumbing: reproducible seeds, feature caching, callbacks and timing."""
+"""Training plumbing: reproducible seeds, feature caching, callbacks, timing, learning-rate tools."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tltf.models import UnfreezeReport, unfreeze
 
 # Keras 3.15 warns on every fit() over a tf.data.Dataset that its default shuffle=True is ignored;
 # our datasets shuffle in tf.data (tltf.data.make_dataset), so the warning only misleads learners.
@@ -110,3 +112,107 @@ def train_head(head: keras.Model, train: tuple[np.ndarray, np.ndarray], val: tup
                        callbacks=[*callbacks(checkpoint, patience=patience), timer], verbose=verbose)
     history.history["epoch_seconds"] = timer.seconds
     return history
+
+
+# --- learning-rate tools for fine-tuning ------------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="tltf")
+class DiscriminativeAdam(keras.optimizers.Adam):
+    """Adam with its learning rate scaled per variable: discriminative learning rates.
+
+    ``multipliers`` pairs lists of variables with a factor, e.g.
+    ``[(early_layer.trainable_weights, 0.1), (late_layer.trainable_weights, 0.3)]``; every other
+    variable (the head) gets the plain rate. Keras 3 has no per-variable rate, and scaling
+    gradients would not work with Adam (its step does not depend on the gradient's scale), so
+    the rate itself is scaled inside each variable's update. The factors are not saved with a
+    model; a reloaded optimizer uses one rate.
+    """
+
+    def __init__(self, learning_rate=1e-3, multipliers=(), **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self._factors = {self._var_key(v): float(f) for variables, f in multipliers for v in variables}
+
+    def update_step(self, gradient, variable, learning_rate):
+        factor = self._factors.get(self._var_key(variable), 1.0)
+        return super().update_step(gradient, variable, learning_rate * factor)
+
+
+def layer_groups(base: keras.Model, factors: tuple[float, ...]) -> list[tuple[list, float]]:
+    """Split the trainable layers of ``base`` into ``len(factors)`` consecutive groups, bottom to top,
+    and pair each group's variables with its factor (for ``DiscriminativeAdam``)."""
+    trainable = [layer for layer in base.layers if layer.trainable_weights]
+    chunks = np.array_split(np.arange(len(trainable)), len(factors))
+    return [([w for i in chunk for w in trainable[i].trainable_weights], factor)
+            for chunk, factor in zip(chunks, factors)]
+
+
+def warmup_cosine(peak: float, total_steps: int, warmup_steps: int) -> keras.optimizers.schedules.CosineDecay:
+    """Keras's cosine decay with a linear warm-up: from peak/100 up to ``peak`` over ``warmup_steps``,
+    then down to 0 over the remaining steps."""
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak / 100, decay_steps=max(1, total_steps - warmup_steps),
+        warmup_target=peak, warmup_steps=warmup_steps, alpha=0.0)
+
+
+@dataclass
+class RangeTest:
+    """Result of ``lr_range_test``: the rates tried, the smoothed loss at each, a suggested rate."""
+
+    lrs: list[float]
+    losses: list[float]
+    suggestion: float
+
+
+def lr_range_test(model: keras.Model, dataset: tf.data.Dataset, *, min_lr: float = 1e-7, max_lr: float = 1.0,
+                  steps: int = 100, smoothing: float = 0.9, divergence: float = 4.0) -> RangeTest:
+    """A learning-rate range test ("LR finder"): train one batch at a time while the rate grows
+    exponentially from ``min_lr`` to ``max_lr``, recording the smoothed loss, and stop when the loss
+    exceeds ``divergence`` times its minimum.
+
+    ``model`` must be compiled with a float learning rate. The suggestion is the rate at the lowest
+    smoothed loss divided by 10 (a rate that still learns fast but is clearly stable). Side effects:
+    none on the weights (restored); compile the model again before real training, since the
+    optimizer's state saw the test.
+    """
+    weights = model.get_weights()
+    lrs, losses, average = [], [], 0.0
+    batches = iter(dataset.repeat())
+    for step in range(steps):
+        lr = min_lr * (max_lr / min_lr) ** (step / max(1, steps - 1))
+        model.optimizer.learning_rate.assign(lr)
+        images, labels = next(batches)
+        loss = float(model.train_on_batch(images, labels, return_dict=True)["loss"])
+        average = smoothing * average + (1 - smoothing) * loss  # bias-corrected moving average
+        lrs.append(lr)
+        losses.append(average / (1 - smoothing ** (step + 1)))
+        if not np.isfinite(loss) or losses[-1] > divergence * min(losses):
+            break
+    model.set_weights(weights)
+    best = int(np.argmin(losses))
+    return RangeTest(lrs, losses, max(lrs[best] / 10, min_lr))
+
+
+def fine_tune(model: keras.Model, base: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset,
+              *, blocks: int | None = 6, fraction: float | None = None, peak_lr: float = 1e-4,
+              epochs: int = 15, train_batchnorm: bool = False, factors: tuple[float, ...] | None = None,
+              patience: int = 5) -> tuple[keras.callbacks.History, UnfreezeReport]:
+    """Stage 2 of transfer learning, as notebook 02 does it step by step.
+
+    Unfreezes the top of ``base`` (inside ``model``; see ``tltf.models.unfreeze``), compiles
+    ``model`` with Adam on a warm-up (one epoch) + cosine schedule peaking at ``peak_lr``, with
+    discriminative rates if ``factors`` (one per group of unfrozen base layers, bottom to top; the
+    head keeps ``peak_lr``), and fits with early stopping on the validation loss (best weights
+    restored). Returns the history (with ``epoch_seconds``) and the unfreeze report.
+    """
+    report = unfreeze(base, blocks=blocks, fraction=fraction, train_batchnorm=train_batchnorm)
+    steps = int(train_data.cardinality())
+    schedule = warmup_cosine(peak_lr, total_steps=steps * epochs, warmup_steps=steps)
+    optimizer = (DiscriminativeAdam(schedule, multipliers=layer_groups(base, factors)) if factors
+                 else keras.optimizers.Adam(schedule))
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    timer = EpochTimer()
+    history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=0,
+                        callbacks=[*callbacks(patience=patience), timer])
+    history.history["epoch_seconds"] = timer.seconds
+    return history, report
