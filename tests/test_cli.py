@@ -85,3 +85,19 @@ def test_fine_tuning_benchmark_prints_its_json_last(mirror):
     assert list(params.values()) == sorted(set(params.values()))  # BatchNorm counts only when trained
     assert summary["trainable_params_discriminative_lr"] == summary["trainable_params_unfreeze_all_high_lr"] == params[
         "all_layers"]
+
+
+def test_backbones_benchmark_rows(mirror, tmp_path):
+    import os
+
+    result = subprocess.run([sys.executable, "-m", "tltf.bench", "backbones"], capture_output=True, text=True,
+                            env={**os.environ, "TLTF_CACHE": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout.strip().splitlines()[-1])["rows"]}
+    assert set(next(iter(rows.values()))) == {"name", "params", "size_mb", "images_per_s", "test_acc"}
+    hub_name = next(name for name in rows if name.startswith("hub:"))
+    hub_row, keras_row, small = rows[hub_name], rows["keras: MobileNetV2"], rows["keras: MobileNet 0.25"]
+    assert hub_row["params"] == keras_row["params"]
+    if "locally built" in hub_name:  # offline: the same weights, so the same features, head and accuracy
+        assert hub_row["test_acc"] == keras_row["test_acc"]
+    assert small["params"] < keras_row["params"] / 5

@@ -7,7 +7,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
-from solutions import ex00, ex01, ex02  # noqa: E402
+from solutions import ex00, ex01, ex02, ex03  # noqa: E402
 
 from tltf import assets, data, models  # noqa: E402
 
@@ -88,3 +88,22 @@ def test_ex02_gradual_unfreezing_ends_with_the_top_blocks_trainable():
     accuracies = ex02.gradual_unfreeze(model, base, images, images, max_blocks=2)
     assert len(accuracies) == 2 and all(0 <= a <= 1 for a in accuracies)
     assert base.get_layer("block_15_expand").trainable and not base.get_layer("block_14_expand").trainable
+
+
+def test_ex03_hub_features_equal_keras_features(flowers, tmp_path):
+    from tltf import hub
+
+    splits = data.load_flowers(quick=True, verbose=False)
+    module = hub.build_mobilenet_v2_module(tmp_path / "module")
+    assert ex03.feature_difference(module, data.make_dataset(splits.test, (224, 224)).take(1)) < 1e-3
+
+
+def test_ex03_exported_model_reloads_with_the_same_outputs(tmp_path):
+    import keras
+
+    from tltf import hub
+
+    layer = hub.HubLayer(hub.build_demo_module(tmp_path / "demo"), trainable=True)
+    model = keras.Sequential([keras.Input((3,)), layer, keras.layers.Dense(2)])
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    assert ex03.export_and_reload(model, tmp_path / "exported", x) < 1e-6

@@ -201,7 +201,64 @@ def fine_tuning(quick: bool = QUICK) -> dict:
             "quick": quick, "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
-BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning}
+def compare_backbones(splits, candidates: dict[str, str], *, views: int = 6, head_epochs: int = 100) -> list[dict]:
+    """One row per backbone: ``name``, ``params``, ``size_mb`` (the frozen extractor saved as
+    ``.keras``), ``images_per_s`` (CPU, batches of 32 decoded test images through the frozen
+    extractor, after a warm-up pass) and ``test_acc`` (the cached-features recipe of notebook 01).
+
+    ``candidates`` maps a row name to a ``tltf.models`` backbone name or a hub handle / module folder.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from tltf import data, hub, models, train
+
+    rows = []
+    for name, source in candidates.items():
+        progress(f"backbone: {name}")
+        if str(source) in models.BACKBONES:
+            spec = models.get_backbone(source)
+            extractor, image_size = models.feature_extractor(spec), spec.image_size
+        else:
+            extractor, image_size = hub.feature_extractor(source), (224, 224)
+        train.seed_everything(42)  # after building: Keras draws random initial weights before loading ImageNet's
+        plain = {split: data.make_dataset(getattr(splits, split), image_size) for split in ("train", "val", "test")}
+        test_x, _ = train.extract_features(extractor, plain["test"])  # also the warm-up pass
+        start = time.perf_counter()
+        for images, _ in plain["test"]:
+            extractor.predict_on_batch(images)
+        images_per_s = len(splits.test) / (time.perf_counter() - start)
+        head = models.make_head(extractor.output_shape[-1], len(splits.class_names))
+        train.train_head(head, train.extract_features(extractor, plain["train"], augment=data.augmentation(42),
+                                                      views=views),
+                         train.extract_features(extractor, plain["val"]), epochs=head_epochs, patience=10)
+        path = Path(tempfile.mkdtemp()) / "extractor.keras"
+        extractor.save(path)
+        rows.append({"name": name, "params": extractor.count_params(), "size_mb": round(path.stat().st_size / 1e6, 1),
+                     "images_per_s": round(images_per_s, 1),
+                     "test_acc": round(float((head.predict(test_x, verbose=0).argmax(1) == splits.test.labels).mean()), 4)})
+    return rows
+
+
+def backbones(quick: bool = QUICK) -> dict:
+    """Flowers: the MobileNetV2 hub module (the official one when it can be downloaded, else the
+    locally built one), Keras MobileNetV2 and Keras MobileNet 0.25, as ``compare_backbones`` rows."""
+    from tltf import data, hub
+
+    splits = data.load_flowers(quick=quick)
+    try:
+        hub.load_module(hub.MOBILENET_V2_HANDLE)
+        handle, label = hub.MOBILENET_V2_HANDLE, "hub: MobileNetV2 feature vector (tfhub.dev)"
+    except hub.HubError as err:
+        progress(f"{err}\nUsing the locally built module instead.")
+        handle, label = str(hub.local_mobilenet_v2_module()), "hub: MobileNetV2 feature vector (locally built)"
+    rows = compare_backbones(splits, {label: handle, "keras: MobileNetV2": "mobilenet_v2",
+                                      "keras: MobileNet 0.25": "mobilenet_025"},
+                             views=2 if quick else 6, head_epochs=20 if quick else 100)
+    return {"rows": rows, "quick": quick, "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning, "backbones": backbones}
 
 
 def main(argv: list[str] | None = None) -> int:
