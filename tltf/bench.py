@@ -270,9 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.name} ({'quick' if results.get('quick') else 'full'} mode)")
     for key, value in results.items():
         if key == "rows":  # a table of dicts with the same keys
-            print("  " + "  ".join(f"{column:>14}" for column in value[0]))
+            widths = {column: max(len(column), *(len(str(row[column])) for row in value)) for column in value[0]}
+            print("  " + "  ".join(f"{column:>{w}}" for column, w in widths.items()))
             for row in value:
-                print("  " + "  ".join(f"{cell!s:>14}" for cell in row.values()))
+                print("  " + "  ".join(f"{row[column]!s:>{w}}" for column, w in widths.items()))
         else:
             print(f"  {key:<{width}}  {value}")
     print(json.dumps(results))
