@@ -157,7 +157,6 @@ def fine_tuning(quick: bool = QUICK) -> dict:
     from pathlib import Path
 
     import keras
-    import numpy as np
 
     from tltf import data, models, train
 
@@ -170,7 +169,7 @@ def fine_tuning(quick: bool = QUICK) -> dict:
     plain = {name: data.make_dataset(getattr(splits, name), backbone.image_size) for name in ("train", "val", "test")}
 
     def accuracy(model):
-        return round(float((model.predict(plain["test"], verbose=0).argmax(1) == splits.test.labels).mean()), 4)
+        return round(train.accuracy(model, plain["test"], splits.test.labels), 4)
 
     progress("stage 1: head on cached features")
     start = time.perf_counter()
@@ -236,7 +235,7 @@ def compare_backbones(splits, candidates: dict[str, str], *, views: int = 6, hea
         extractor.save(path)
         rows.append({"name": name, "params": extractor.count_params(), "size_mb": round(path.stat().st_size / 1e6, 1),
                      "images_per_s": round(images_per_s, 1),
-                     "test_acc": round(float((head.predict(test_x, verbose=0).argmax(1) == splits.test.labels).mean()), 4)})
+                     "test_acc": round(train.accuracy(head, test_x, splits.test.labels), 4)})
     return rows
 
 

@@ -16,11 +16,6 @@ import sys
 from pathlib import Path
 
 
-def accuracy(model, dataset, labels) -> float:
-    """Share of ``dataset``'s images whose most probable class is the label."""
-    return float((model.predict(dataset, verbose=0).argmax(axis=1) == labels).mean())
-
-
 def fit(args: argparse.Namespace) -> dict:
     """Train, evaluate and save as ``args`` says; returns the JSON summary."""
     from sklearn.metrics import classification_report
@@ -51,7 +46,7 @@ def fit(args: argparse.Namespace) -> dict:
     model = models.attach_head(extractor, head)
     summary = {}
     if args.fine_tune:
-        summary["test_acc_feature_extraction"] = round(accuracy(model, datasets["test"], splits.test.labels), 4)
+        summary["test_acc_feature_extraction"] = round(train.accuracy(model, datasets["test"], splits.test.labels), 4)
         model = models.attach_head(extractor, head, data.augmentation(args.seed))
         top = (f"{args.unfreeze_fraction:.0%} of the layers" if args.unfreeze_fraction is not None
                else f"{args.unfreeze_blocks} block(s)")

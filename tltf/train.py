@@ -90,6 +90,11 @@ def callbacks(checkpoint: str | Path | None = None, *, patience: int = 5,
     return chosen
 
 
+def accuracy(model: keras.Model, inputs, labels: np.ndarray) -> float:
+    """Share of ``inputs`` (images, features or a dataset of them) whose most probable class is the label."""
+    return float((model.predict(inputs, verbose=0).argmax(axis=1) == labels).mean())
+
+
 def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
     """Adam, sparse categorical cross-entropy (integer labels), accuracy; returns the model."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
