@@ -62,3 +62,11 @@ def make_tree(tmp_path):
         return root
 
     return build
+
+
+@pytest.fixture(scope="session")
+def experiment(mirror):
+    """A quick-mode learning-curve experiment on the flowers (2 cached views per training photo)."""
+    from tltf import curves, data
+
+    return curves.Experiment(data.load_flowers(quick=True, verbose=False), views=2)

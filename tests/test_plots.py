@@ -36,3 +36,19 @@ def test_prediction_grid_marks_errors_in_red():
     fig = plots.plot_predictions(images, np.array([0, 1, 1]), np.array([0, 0, 1]), ["cat", "dog"], columns=3)
     titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes]
     assert titles == [("cat", "black"), ("cat\n(true: dog)", "red"), ("dog", "black")]
+
+
+def test_learning_curves_plot_mean_per_approach_sorted_by_point():
+    summary = [{"approach": "fe", "per_class": k, "mean": m, "min": m - 0.1, "max": m + 0.1}
+               for k, m in ((10, 0.7), (1, 0.4), (5, 0.6))]
+    summary.append({"approach": "scratch", "per_class": 10, "mean": 0.3, "min": 0.2, "max": 0.4})
+    ax = plots.plot_learning_curves(summary, chance=0.2).axes[0]
+    fe = next(line for line in ax.lines if line.get_label() == "fe")
+    assert list(fe.get_xdata()) == [1, 5, 10] and list(fe.get_ydata()) == [0.4, 0.6, 0.7]
+    assert ax.get_xscale() == "log" and len(ax.collections) == 2  # one spread band per approach
+
+
+def test_accuracy_over_time_plots_each_curve_and_the_target():
+    fig = plots.plot_accuracy_over_time({"fe": [(1.0, 0.5), (2.0, 0.8)], "scratch": [(10.0, 0.3)]}, target=0.6)
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    assert labels == ["fe", "scratch", "target 0.60"]

@@ -7,9 +7,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
-from solutions import ex00, ex01, ex02, ex03  # noqa: E402
+from solutions import ex00, ex01, ex02, ex03, ex04  # noqa: E402
 
-from tltf import assets, data, models  # noqa: E402
+from tltf import assets, curves, data, models  # noqa: E402
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -107,3 +107,22 @@ def test_ex03_exported_model_reloads_with_the_same_outputs(tmp_path):
     model = keras.Sequential([keras.Input((3,)), layer, keras.layers.Dense(2)])
     x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
     assert ex03.export_and_reload(model, tmp_path / "exported", x) < 1e-6
+
+
+def test_ex04_normalisation_gain_scores_both_heads_on_validation(experiment):
+    gain = ex04.normalisation_gain(experiment, [2], seeds=[0])
+    assert list(gain) == [2] and all(0 <= acc <= 1 for acc in gain[2])
+
+
+def test_ex04_grid_cost_adds_runs_and_preparation():
+    runs = [curves.Run("fe", 1, seed, 0.5, 900.0, 1, 1) for seed in (0, 1)]
+    runs.append(curves.Run("scratch", 1, 0, 0.2, 3600.0, 1, 1))
+    cost = ex04.grid_cost(runs, {"fe": 1800.0}, cores=2, core_hour_usd=0.05, gpu_hour_usd=1.0)
+    assert cost["fe"]["cpu_core_hours"] == 2.0 and cost["scratch"]["gpu_usd_same_time"] == 1.0
+
+
+def test_ex04_diminishing_returns():
+    points = ((1, 0.4), (5, 0.6), (10, 0.7), (25, 0.705), (50, 0.8))
+    summary = [{"approach": "fe", "per_class": k, "mean": m} for k, m in points]
+    assert ex04.diminishing_returns(summary, "fe") == 10
+    assert ex04.diminishing_returns(summary, "fe", threshold=0.001) is None

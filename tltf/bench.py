@@ -257,7 +257,44 @@ def backbones(quick: bool = QUICK) -> dict:
     return {"rows": rows, "quick": quick, "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
-BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning, "backbones": backbones}
+def learning_curves(quick: bool = QUICK) -> dict:
+    """Flowers, MobileNetV2: test accuracy against labelled images per class for feature extraction,
+    fine-tuning and a CNN from scratch (``tltf.curves``, every point over ``curves.SEEDS``), the
+    seconds each needs to reach ``curves.TARGET`` validation accuracy with all training images, and
+    what the whole grid cost."""
+    import os
+
+    from tltf import curves, data
+
+    start = time.perf_counter()
+    splits = data.load_flowers(quick=quick)
+    progress("caching activations")
+    experiment = curves.Experiment(splits, quick=quick)
+    runs = curves.run_grid(experiment, progress=progress)
+    rows = curves.summarize(runs)
+    seconds = time.perf_counter() - start
+    points = sorted({row["per_class"] for row in rows})
+    mean = {(row["approach"], row["per_class"]): row["mean"] for row in rows}
+    return {
+        "rows": rows,
+        "per_class": points,
+        **{approach: [mean[approach, k] for k in points] for approach in curves.APPROACHES},
+        "target_acc": curves.TARGET,
+        "seconds_to_target": curves.seconds_to_target(runs, curves.TARGET, experiment.prep_seconds),
+        "best_val_acc_all": curves.best_val_acc(runs),
+        "prep_seconds": {name: round(value, 1) for name, value in experiment.prep_seconds.items()},
+        "trainable_params": {row["approach"]: row["trainable_params"] for row in rows},
+        "seeds": len(curves.SEEDS),
+        "seconds": round(seconds, 1),
+        "cost": curves.cost(seconds, cores=len(os.sched_getaffinity(0)), **curves.PRICES),
+        "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
+        "quick": quick,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning, "backbones": backbones,
+              "learning-curves": learning_curves}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -154,20 +154,25 @@ def report(folder: ImageFolder) -> str:
     return text
 
 
-def _take_per_class(split: Split, k: int, seed: int, what: str) -> Split:
+def per_class_index(labels: np.ndarray, k: int, seed: int = 0, *, what: str = "images in this split"
+                    ) -> np.ndarray:
+    """Sorted positions of a seeded draw of exactly ``k`` items of every class in ``labels``.
+
+    Raises DataError if a class has fewer than ``k``.
+    """
     rng = np.random.default_rng(seed)
     keep = []
-    for label in np.unique(split.labels):
-        members = np.flatnonzero(split.labels == label)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
         if len(members) < k:
             raise DataError(f"Class {label} has {len(members)} {what}, fewer than the {k} asked for.")
         keep.extend(rng.permutation(members)[:k])
-    return split.take(np.array(keep, dtype=int))
+    return np.sort(np.array(keep, dtype=int))
 
 
 def per_class(split: Split, k: int, seed: int = 0) -> Split:
     """A seeded subset with exactly ``k`` images of every class (few-shot training sets)."""
-    return _take_per_class(split, k, seed, "images in this split")
+    return split.take(per_class_index(split.labels, k, seed))
 
 
 def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: float = TEST_FRACTION,
@@ -181,7 +186,7 @@ def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: fl
     images = folder.images
     if max_per_class is not None:
         smallest = min(folder.counts().values())
-        images = _take_per_class(images, min(max_per_class, smallest), seed, "images")
+        images = images.take(per_class_index(images.labels, min(max_per_class, smallest), seed, what="images"))
     counts = np.bincount(images.labels)
     if counts.min() < 3:
         small = folder.class_names[int(counts.argmin())]

@@ -110,10 +110,16 @@ def feature_extractor(backbone: str | Backbone, base: keras.Model | None = None)
     return keras.Model(inputs, features, name=f"{backbone.name}_features")
 
 
-def make_head(feature_size: int, num_classes: int, *, dropout: float = 0.2) -> keras.Sequential:
-    """Features (batch, feature_size) -> class probabilities (batch, num_classes)."""
+def make_head(feature_size: int, num_classes: int, *, dropout: float = 0.2, normalize: bool = False
+              ) -> keras.Sequential:
+    """Features (batch, feature_size) -> class probabilities (batch, num_classes).
+
+    ``normalize`` scales each feature vector to unit length first (``keras.layers.UnitNormalization``),
+    which helps with few labelled images; such a head wants a higher learning rate (about 1e-2).
+    """
     return keras.Sequential([
         keras.Input((feature_size,), name="features"),
+        *([keras.layers.UnitNormalization()] if normalize else []),
         keras.layers.Dropout(dropout),
         keras.layers.Dense(num_classes, activation="softmax"),
     ], name="head")
@@ -245,3 +251,28 @@ def unfreeze(base: keras.Model, *, layers: int | None = None, blocks: int | None
         kept_bn += i >= start and is_bn and not layer.trainable
     return UnfreezeReport(count_params(base.trainable_weights), count_params(base.non_trainable_weights),
                           [layer.name for layer in all_layers[start:] if layer.trainable and layer.weights], kept_bn)
+
+
+def split_top(backbone: str | Backbone, base: keras.Model, blocks: int) -> tuple[keras.Model, keras.Model]:
+    """Cut ``base`` below its last ``blocks`` blocks: (lower, top), sharing ``base``'s layers.
+
+    ``lower``: [0, 255] images (batch, size, size, 3) -> the activations that enter the first of
+    those blocks (for MobileNetV2 and 6 blocks: (batch, 14, 14, 96)), the backbone's preprocessing
+    included. ``top``: those activations -> features, so ``top(lower(x)) == base(preprocess(x))``.
+    With the lower part frozen (BatchNorm in inference mode), its output is the same every epoch and
+    can be computed once: fine-tuning the top blocks then costs only their share of the network.
+    Raises ValueError if the blocks are not found or another tensor crosses the cut.
+    """
+    backbone = get_backbone(backbone)
+    names = block_names(base)
+    if not 0 < blocks <= len(names):
+        raise ValueError(f"{base.name} has {len(names)} blocks; cannot cut below the last {blocks}.")
+    first = next(i for i, layer in enumerate(base.layers) if block_of(layer.name) == names[-blocks])
+    cut = base.layers[first - 1].output
+    try:
+        top = keras.Model(cut, base.output, name=f"{base.name}_top{blocks}")
+    except ValueError as err:
+        raise ValueError(f"Cannot cut {base.name} below block {names[-blocks]}: {err}") from err
+    inputs = keras.Input((*backbone.image_size, 3), name="image")
+    lower = keras.Model(base.input, cut)(preprocessing_layer(backbone)(inputs))
+    return keras.Model(inputs, lower, name=f"{base.name}_lower"), top

@@ -86,3 +86,49 @@ def plot_lr_finder(lrs: Sequence[float], losses: Sequence[float], suggestion: fl
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def plot_learning_curves(summary: Sequence[Mapping], *, chance: float | None = None) -> plt.Figure:
+    """Test accuracy against labelled images per class (log axis), one line per approach: the mean
+    over seeds with the band from the worst to the best seed.
+
+    ``summary``: rows with ``approach``, ``per_class``, ``mean``, ``min``, ``max`` (as
+    ``tltf.curves.summarize`` returns). ``chance``: a dotted line at that accuracy.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for i, approach in enumerate(dict.fromkeys(row["approach"] for row in summary)):
+        rows = sorted((r for r in summary if r["approach"] == approach), key=lambda r: r["per_class"])
+        k = [r["per_class"] for r in rows]
+        ax.plot(k, [r["mean"] for r in rows], marker="o", color=f"C{i}", label=approach.replace("_", " "))
+        ax.fill_between(k, [r["min"] for r in rows], [r["max"] for r in rows], color=f"C{i}", alpha=0.2)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle=":", label="chance")
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training images per class")
+    ax.set_ylabel("test accuracy (mean; band: min to max over seeds)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_accuracy_over_time(curves: Mapping[str, Sequence[tuple[float, float]]], *,
+                            target: float | None = None) -> plt.Figure:
+    """Validation accuracy against wall-clock seconds (log axis), one line per approach.
+
+    ``curves`` maps an approach to its (seconds, accuracy) points, e.g. a run's ``val_curve``
+    shifted by the approach's preparation time. ``target``: a dashed line at that accuracy.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for i, (approach, points) in enumerate(curves.items()):
+        seconds, acc = zip(*points)
+        ax.plot(seconds, acc, marker=".", color=f"C{i}", label=approach.replace("_", " "))
+    if target is not None:
+        ax.axhline(target, color="grey", linestyle="--", label=f"target {target:.2f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("wall-clock seconds (log)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

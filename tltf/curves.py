@@ -1,0 +1,258 @@
+"""Learning curves: test accuracy against labelled images per class, for transfer learning and a
+CNN trained from scratch, over several seeds; the wall-clock time each approach needs to reach a
+target accuracy, and what that time costs.
+
+``Experiment`` computes what the transfer approaches share once: the activations of the frozen
+lower part of the backbone for every training image (the original and augmented views), from which
+the features of feature extraction come, and on which fine-tuning trains only the top blocks.
+Both are exact: a frozen lower part (BatchNorm in inference mode) gives the same output every epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from tltf import QUICK, data, models, train
+
+#: Labelled training images per class on the curves; None means every training image.
+PER_CLASS = (1, 5, 10, 25, 50, None) if not QUICK else (1, 5, None)
+#: One run per seed and point: the seed draws the subset and the initial weights.
+SEEDS = (0, 1, 2) if not QUICK else (0, 1)
+APPROACHES = ("feature_extraction", "fine_tuned", "scratch")
+#: The validation accuracy whose wall-clock time ``seconds_to_target`` reports: one that training
+#: from scratch reaches on every seed here (it levels off around 0.70 on the validation split).
+TARGET = 0.60
+#: Illustrative on-demand cloud prices in US dollars (not measured; put in your own): one CPU core
+#: for an hour, one GPU for an hour.
+PRICES = {"core_hour_usd": 0.05, "gpu_hour_usd": 1.00}
+
+
+@dataclass
+class Run:
+    """One training run of one approach on one subset."""
+
+    approach: str
+    per_class: int  # labelled training images per class (for "all": the mean over classes, rounded)
+    seed: int
+    test_acc: float
+    seconds: float  # wall-clock of the training itself (fine-tuning: both stages)
+    epochs: int
+    trainable_params: int
+    #: (seconds since training started, validation accuracy) after every epoch
+    val_curve: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _fit(model: keras.Model, x: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray], *,
+         epochs: int, patience: int, min_rows: int, seed: int, monitor: str = "val_loss"
+         ) -> tuple[keras.callbacks.History, list[float]]:
+    """Fit a compiled model with early stopping on ``monitor`` (best weights restored).
+
+    A small training set is repeated, freshly shuffled, up to ``min_rows`` rows per epoch, so that
+    an epoch is at least ``min_rows / 32`` updates whatever the subset's size. Returns the history
+    and the seconds of each epoch (validation included).
+    """
+    rows = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), max(len(x), min_rows)))
+    timer = train.EpochTimer()
+    history = model.fit(x[rows], y[rows], validation_data=val, epochs=epochs, batch_size=32,
+                        validation_batch_size=256, verbose=0,
+                        callbacks=[*train.callbacks(patience=patience, monitor=monitor), timer])
+    return history, timer.seconds
+
+
+def _curve(history: keras.callbacks.History, seconds: list[float], offset: float = 0.0) -> list[tuple[float, float]]:
+    return [(round(offset + t, 2), round(float(a), 4))
+            for t, a in zip(np.cumsum(seconds), history.history["val_accuracy"])]
+
+
+class Experiment:
+    """The data and cached activations a learning-curve grid needs, computed once.
+
+    Side effects: builds the backbone (ImageNet weights via ``tltf.assets``) and keeps in memory
+    the lower part's activations of ``views`` x the training images and of the validation and test
+    images (MobileNetV2, 6 blocks: 75 KB per image and view), their pooled features, and the images
+    at ``scratch_size`` for the from-scratch CNN.
+    """
+
+    def __init__(self, splits: data.Splits, *, backbone: str = "mobilenet_v2", blocks: int = 6, views: int = 3,
+                 scratch_size: int = 64, quick: bool = QUICK):
+        self.splits, self.views, self.quick = splits, views, quick
+        #: Rows per epoch at least (a smaller training set is repeated); scratch uses half.
+        self.epoch_rows = 64 if quick else 320
+        self.spec = models.get_backbone(backbone)
+        self.num_classes = len(splits.class_names)
+        train.seed_everything(42)
+        self.base = models.load_backbone(self.spec)
+        self.lower, self.top = models.split_top(self.spec, self.base, blocks)
+        self.blocks = blocks
+        self._top_weights = self.top.get_weights()
+
+        def activations(name: str, n_views: int = 1) -> np.ndarray:
+            dataset = data.make_dataset(getattr(splits, name), self.spec.image_size)
+            return train.extract_features(self.lower, dataset, augment=data.augmentation(42), views=n_views)[0]
+
+        start = time.perf_counter()
+        self.cut = {"train": activations("train", views), "val": activations("val")}
+        self.features = {name: self.top.predict(self.cut[name], batch_size=64, verbose=0) for name in self.cut}
+        #: Seconds each approach spends before its first epoch (caching; decoding for scratch).
+        self.prep_seconds = {"feature_extraction": time.perf_counter() - start}
+        self.prep_seconds["fine_tuned"] = self.prep_seconds["feature_extraction"]
+        self.cut["test"] = activations("test")
+        self.features["test"] = self.top.predict(self.cut["test"], batch_size=64, verbose=0)
+
+        start = time.perf_counter()
+        size = (scratch_size, scratch_size)
+        self.small = {name: np.concatenate([x for x, _ in data.make_dataset(getattr(splits, name), size)])
+                      for name in ("train", "val", "test")}
+        self.prep_seconds["scratch"] = time.perf_counter() - start
+
+    def labels(self, name: str) -> np.ndarray:
+        return getattr(self.splits, name).labels
+
+    def subset(self, per_class: int | None, seed: int) -> np.ndarray:
+        """Positions in the training split of ``per_class`` images per class (all if None)."""
+        labels = self.labels("train")
+        return np.arange(len(labels)) if per_class is None else data.per_class_index(labels, per_class, seed)
+
+    def _views(self, rows: np.ndarray) -> np.ndarray:
+        """The rows of every cached view of the training images at ``rows``."""
+        n = len(self.labels("train"))
+        return np.concatenate([rows + view * n for view in range(self.views)])
+
+    def _k(self, rows: np.ndarray) -> int:
+        return round(len(rows) / self.num_classes)
+
+    def _head(self, rows: np.ndarray, seed: int) -> tuple[keras.Model, keras.callbacks.History, list[float]]:
+        """Stage 1, shared by both transfer approaches: a new head (unit-length features) on cached
+        features."""
+        train.seed_everything(seed)
+        head = models.make_head(self.spec.feature_size, self.num_classes, normalize=True)
+        train.compile_classifier(head, 1e-2)
+        y = np.tile(self.labels("train")[rows], self.views)
+        history, seconds = _fit(head, self.features["train"][self._views(rows)], y,
+                                (self.features["val"], self.labels("val")),
+                                epochs=5 if self.quick else 100, patience=10, min_rows=self.epoch_rows, seed=seed)
+        return head, history, seconds
+
+    def feature_extraction(self, per_class: int | None, seed: int) -> Run:
+        """A head trained on the frozen backbone's cached features."""
+        rows = self.subset(per_class, seed)
+        head, history, seconds = self._head(rows, seed)
+        return Run("feature_extraction", self._k(rows), seed,
+                   train.accuracy(head, self.features["test"], self.labels("test")), round(sum(seconds), 2),
+                   len(seconds), models.count_params(head.trainable_weights), _curve(history, seconds))
+
+    def fine_tuned(self, per_class: int | None, seed: int, *, peak_lr: float = 1e-4) -> Run:
+        """Stage 1 (``feature_extraction``), then the top ``blocks`` blocks and the head trained
+        together on the cached lower activations, BatchNorm frozen, warm-up + cosine rate."""
+        rows = self.subset(per_class, seed)
+        head, history1, seconds1 = self._head(rows, seed)
+        self.top.set_weights(self._top_weights)  # every run starts from ImageNet's weights
+        report = models.unfreeze(self.base, blocks=self.blocks)
+        model = keras.Sequential([keras.Input(self.cut["train"].shape[1:]), self.top, head])
+        x, y = self.cut["train"][self._views(rows)], np.tile(self.labels("train")[rows], self.views)
+        epochs, steps = (1 if self.quick else 3), -(-max(len(x), self.epoch_rows) // 32)
+        model.compile(optimizer=keras.optimizers.Adam(train.warmup_cosine(peak_lr, steps * epochs, steps)),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history2, seconds2 = _fit(model, x, y, (self.cut["val"], self.labels("val")),
+                                  epochs=epochs, patience=3, min_rows=self.epoch_rows, seed=seed)
+        test_acc = train.accuracy(model, self.cut["test"], self.labels("test"))
+        self.base.trainable = False
+        return Run("fine_tuned", self._k(rows), seed, test_acc, round(sum(seconds1) + sum(seconds2), 2),
+                   len(seconds1) + len(seconds2),
+                   report.trainable_params + models.count_params(head.trainable_weights),
+                   _curve(history1, seconds1) + _curve(history2, seconds2, offset=sum(seconds1)))
+
+    def scratch(self, per_class: int | None, seed: int, *, epochs: int | None = None) -> Run:
+        """``models.scratch_cnn`` at ``scratch_size`` px with augmentation, dropout and weight decay,
+        trained for ``epochs`` (default 60; quick: 2) with AdamW on a cosine-decaying rate from 2e-3;
+        the weights of the epoch with the best validation accuracy are kept (its validation loss is
+        too noisy to choose by)."""
+        rows = self.subset(per_class, seed)
+        epochs = epochs or (2 if self.quick else 60)
+        train.seed_everything(seed)
+        size = self.small["train"].shape[1:3]
+        model = models.scratch_cnn(self.num_classes, size, augment=data.augmentation(seed))
+        steps = -(-max(len(rows), self.epoch_rows // 2) // 32)
+        schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps * epochs)
+        model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        history, seconds = _fit(model, self.small["train"][rows], self.labels("train")[rows],
+                                (self.small["val"], self.labels("val")), epochs=epochs, patience=epochs,
+                                min_rows=self.epoch_rows // 2, seed=seed, monitor="val_accuracy")
+        return Run("scratch", self._k(rows), seed, train.accuracy(model, self.small["test"], self.labels("test")),
+                   round(sum(seconds), 2), len(seconds), models.count_params(model.trainable_weights),
+                   _curve(history, seconds))
+
+
+def run_grid(experiment: Experiment, *, approaches: Sequence[str] = APPROACHES,
+             per_class: Iterable[int | None] = PER_CLASS, seeds: Iterable[int] = SEEDS,
+             progress: Callable[[str], None] | None = print) -> list[Run]:
+    """Every approach at every point and seed: ``experiment.<approach>(per_class, seed)``."""
+    runs = []
+    for approach in approaches:
+        for k in per_class:
+            for seed in seeds:
+                runs.append(getattr(experiment, approach)(k, seed))
+                if progress:
+                    last = runs[-1]
+                    progress(f"{approach:>18}  {last.per_class:>4} per class  seed {seed}  "
+                             f"test {last.test_acc:.3f}  {last.epochs:>3} epochs  {last.seconds:7.1f} s")
+    return runs
+
+
+def summarize(runs: Sequence[Run]) -> list[dict]:
+    """One row per approach and point: mean, standard deviation, min and max test accuracy over
+    seeds, mean training seconds and the trainable parameters; sorted by approach and point."""
+    groups: dict[tuple[str, int], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.approach, run.per_class), []).append(run)
+    rows = []
+    for (approach, k), group in groups.items():
+        acc = np.array([r.test_acc for r in group])
+        rows.append({"approach": approach, "per_class": k, "seeds": len(group),
+                     "mean": round(float(acc.mean()), 4), "std": round(float(acc.std()), 4),
+                     "min": round(float(acc.min()), 4), "max": round(float(acc.max()), 4),
+                     "seconds": round(float(np.mean([r.seconds for r in group])), 1),
+                     "trainable_params": group[0].trainable_params})
+    return rows
+
+
+def on_all_data(runs: Sequence[Run]) -> dict[str, list[Run]]:
+    """The runs on the largest training set (every training image), by approach."""
+    largest = max(r.per_class for r in runs)
+    grouped: dict[str, list[Run]] = {}
+    for run in runs:
+        if run.per_class == largest:
+            grouped.setdefault(run.approach, []).append(run)
+    return grouped
+
+
+def seconds_to_target(runs: Sequence[Run], target: float, prep_seconds: dict[str, float]) -> dict[str, float | None]:
+    """Per approach, mean over seeds of the wall-clock until the validation accuracy first reaches
+    ``target``, on the largest training set, counting the approach's preparation (caching
+    features). None if some seed never reached it."""
+    result = {}
+    for approach, group in on_all_data(runs).items():
+        times = [next((t for t, acc in run.val_curve if acc >= target), None) for run in group]
+        result[approach] = None if None in times else round(prep_seconds.get(approach, 0.0) + float(np.mean(times)), 1)
+    return result
+
+
+def best_val_acc(runs: Sequence[Run]) -> dict[str, float]:
+    """Per approach, the mean over seeds of the best validation accuracy on the largest training set."""
+    return {approach: round(float(np.mean([max(acc for _, acc in run.val_curve) for run in group])), 4)
+            for approach, group in on_all_data(runs).items()}
+
+
+def cost(seconds: float, *, cores: int, core_hour_usd: float, gpu_hour_usd: float) -> dict[str, float]:
+    """What ``seconds`` of wall-clock on ``cores`` CPU cores means in CPU core-hours and dollars, and
+    what the same wall-clock would cost on one GPU at ``gpu_hour_usd`` (a GPU is usually faster on
+    these models, so that is an upper bound; it was not measured here)."""
+    hours = seconds / 3600
+    return {"cpu_core_hours": round(cores * hours, 5), "cpu_usd": round(cores * hours * core_hour_usd, 5),
+            "gpu_hours": round(hours, 5), "gpu_usd_same_time": round(hours * gpu_hour_usd, 5)}
