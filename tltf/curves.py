@@ -64,6 +64,11 @@ def _fit(model: keras.Model, x: np.ndarray, y: np.ndarray, val: tuple[np.ndarray
     return history, timer.seconds
 
 
+def _steps_per_epoch(rows: int, min_rows: int, batch_size: int = 32) -> int:
+    """Updates per epoch of ``_fit`` on ``rows`` training rows."""
+    return -(-max(rows, min_rows) // batch_size)
+
+
 def _curve(history: keras.callbacks.History, seconds: list[float], offset: float = 0.0) -> list[tuple[float, float]]:
     return [(round(offset + t, 2), round(float(a), 4))
             for t, a in zip(np.cumsum(seconds), history.history["val_accuracy"])]
@@ -155,7 +160,7 @@ class Experiment:
         report = models.unfreeze(self.base, blocks=self.blocks)
         model = keras.Sequential([keras.Input(self.cut["train"].shape[1:]), self.top, head])
         x, y = self.cut["train"][self._views(rows)], np.tile(self.labels("train")[rows], self.views)
-        epochs, steps = (1 if self.quick else 3), -(-max(len(x), self.epoch_rows) // 32)
+        epochs, steps = (1 if self.quick else 3), _steps_per_epoch(len(x), self.epoch_rows)
         model.compile(optimizer=keras.optimizers.Adam(train.warmup_cosine(peak_lr, steps * epochs, steps)),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         history2, seconds2 = _fit(model, x, y, (self.cut["val"], self.labels("val")),
@@ -177,7 +182,7 @@ class Experiment:
         train.seed_everything(seed)
         size = self.small["train"].shape[1:3]
         model = models.scratch_cnn(self.num_classes, size, augment=data.augmentation(seed))
-        steps = -(-max(len(rows), self.epoch_rows // 2) // 32)
+        steps = _steps_per_epoch(len(rows), self.epoch_rows // 2)
         schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps * epochs)
         model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -103,13 +103,8 @@ def plot_learning_curves(summary: Sequence[Mapping], *, chance: float | None = N
         ax.fill_between(k, [r["min"] for r in rows], [r["max"] for r in rows], color=f"C{i}", alpha=0.2)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle=":", label="chance")
-    ax.set_xscale("log")
-    ax.set_xlabel("labelled training images per class")
-    ax.set_ylabel("test accuracy (mean; band: min to max over seeds)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _accuracy_axes(fig, ax, "labelled training images per class",
+                          "test accuracy (mean; band: min to max over seeds)")
 
 
 def plot_accuracy_over_time(curves: Mapping[str, Sequence[tuple[float, float]]], *,
@@ -125,9 +120,14 @@ def plot_accuracy_over_time(curves: Mapping[str, Sequence[tuple[float, float]]],
         ax.plot(seconds, acc, marker=".", color=f"C{i}", label=approach.replace("_", " "))
     if target is not None:
         ax.axhline(target, color="grey", linestyle="--", label=f"target {target:.2f}")
+    return _accuracy_axes(fig, ax, "wall-clock seconds (log)", "validation accuracy")
+
+
+def _accuracy_axes(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str) -> plt.Figure:
+    """Log x axis, accuracy from 0 to 1, labels and legend; returns the figure."""
     ax.set_xscale("log")
-    ax.set_xlabel("wall-clock seconds (log)")
-    ax.set_ylabel("validation accuracy")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     fig.tight_layout()
