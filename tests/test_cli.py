@@ -101,3 +101,15 @@ def test_backbones_benchmark_rows(mirror, tmp_path):
     if "locally built" in hub_name:  # offline: the same weights, so the same features, head and accuracy
         assert hub_row["test_acc"] == keras_row["test_acc"]
     assert small["params"] < keras_row["params"] / 5
+
+
+def test_learning_curves_benchmark_prints_its_json_last(mirror):
+    result = run("tltf.bench", "learning-curves")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    points = summary["per_class"]
+    assert points == sorted(points) and len(points) == 3  # quick mode: 1, 5 and all 12 photos per class
+    for approach in ("feature_extraction", "fine_tuned", "scratch"):
+        assert len(summary[approach]) == len(points) and all(0 <= acc <= 1 for acc in summary[approach])
+        assert approach in summary["seconds_to_target"]
+    assert summary["trainable_params"]["feature_extraction"] < summary["trainable_params"]["scratch"]
