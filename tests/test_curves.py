@@ -27,8 +27,10 @@ def test_split_top_composes_to_the_whole_backbone(name, blocks, shape):
     x = np.random.default_rng(0).uniform(0, 255, (2, *spec.image_size, 3)).astype("float32")
     whole = base.predict_on_batch(models.preprocessing_layer(spec)(x))
     np.testing.assert_allclose(top.predict_on_batch(lower.predict_on_batch(x)), whole, atol=1e-5)
-    with pytest.raises(ValueError, match="cannot cut"):
+    with pytest.raises(ValueError, match="at least one block"):
         models.split_top(spec, base, 0)
+    with pytest.raises(ValueError, match="cannot take the last 99"):
+        models.split_top(spec, base, 99)
 
 
 def test_cached_features_equal_the_frozen_extractor(experiment):

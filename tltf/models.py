@@ -214,6 +214,18 @@ def count_params(weights) -> int:
     return int(sum(math.prod(w.shape) for w in weights))
 
 
+def _top_blocks_start(base: keras.Model, blocks: int) -> int:
+    """Index in ``base.layers`` of the first layer of its last ``blocks`` blocks (the end for 0)."""
+    names = block_names(base)
+    if not names:
+        raise ValueError(f"{base.name} has no recognised blocks; use layers= or fraction=.")
+    if not 0 <= blocks <= len(names):
+        raise ValueError(f"{base.name} has {len(names)} blocks; cannot take the last {blocks}.")
+    if blocks == 0:
+        return len(base.layers)
+    return next(i for i, layer in enumerate(base.layers) if block_of(layer.name) == names[-blocks])
+
+
 def unfreeze(base: keras.Model, *, layers: int | None = None, blocks: int | None = None,
              fraction: float | None = None, train_batchnorm: bool = False) -> UnfreezeReport:
     """Make the top of ``base`` trainable and keep the rest frozen; give exactly one of:
@@ -235,13 +247,7 @@ def unfreeze(base: keras.Model, *, layers: int | None = None, blocks: int | None
             raise ValueError(f"fraction must be in [0, 1], got {fraction}.")
         start = len(all_layers) - round(fraction * len(all_layers))
     else:
-        names = block_names(base)
-        if not names:
-            raise ValueError(f"{base.name} has no recognised blocks; use layers= or fraction=.")
-        if not 0 <= blocks <= len(names):
-            raise ValueError(f"{base.name} has {len(names)} blocks; cannot unfreeze {blocks}.")
-        first = names[-blocks] if blocks else None
-        start = next((i for i, layer in enumerate(all_layers) if block_of(layer.name) == first), len(all_layers))
+        start = _top_blocks_start(base, blocks)
     start = max(0, min(start, len(all_layers)))
     base.trainable = True
     kept_bn = 0
@@ -264,15 +270,14 @@ def split_top(backbone: str | Backbone, base: keras.Model, blocks: int) -> tuple
     Raises ValueError if the blocks are not found or another tensor crosses the cut.
     """
     backbone = get_backbone(backbone)
-    names = block_names(base)
-    if not 0 < blocks <= len(names):
-        raise ValueError(f"{base.name} has {len(names)} blocks; cannot cut below the last {blocks}.")
-    first = next(i for i, layer in enumerate(base.layers) if block_of(layer.name) == names[-blocks])
+    if blocks < 1:
+        raise ValueError(f"split_top needs at least one block above the cut, got {blocks}.")
+    first = _top_blocks_start(base, blocks)
     cut = base.layers[first - 1].output
     try:
         top = keras.Model(cut, base.output, name=f"{base.name}_top{blocks}")
     except ValueError as err:
-        raise ValueError(f"Cannot cut {base.name} below block {names[-blocks]}: {err}") from err
+        raise ValueError(f"Cannot cut {base.name} below {base.layers[first].name}: {err}") from err
     inputs = keras.Input((*backbone.image_size, 3), name="image")
     lower = keras.Model(base.input, cut)(preprocessing_layer(backbone)(inputs))
     return keras.Model(inputs, lower, name=f"{base.name}_lower"), top
