@@ -123,7 +123,7 @@ class Experiment:
         labels = self.labels("train")
         return np.arange(len(labels)) if per_class is None else data.per_class_index(labels, per_class, seed)
 
-    def _views(self, rows: np.ndarray) -> np.ndarray:
+    def view_rows(self, rows: np.ndarray) -> np.ndarray:
         """The rows of every cached view of the training images at ``rows``."""
         n = len(self.labels("train"))
         return np.concatenate([rows + view * n for view in range(self.views)])
@@ -138,7 +138,7 @@ class Experiment:
         head = models.make_head(self.spec.feature_size, self.num_classes, normalize=True)
         train.compile_classifier(head, 1e-2)
         y = np.tile(self.labels("train")[rows], self.views)
-        history, seconds = _fit(head, self.features["train"][self._views(rows)], y,
+        history, seconds = _fit(head, self.features["train"][self.view_rows(rows)], y,
                                 (self.features["val"], self.labels("val")),
                                 epochs=5 if self.quick else 100, patience=10, min_rows=self.epoch_rows, seed=seed)
         return head, history, seconds
@@ -159,7 +159,7 @@ class Experiment:
         self.top.set_weights(self._top_weights)  # every run starts from ImageNet's weights
         report = models.unfreeze(self.base, blocks=self.blocks)
         model = keras.Sequential([keras.Input(self.cut["train"].shape[1:]), self.top, head])
-        x, y = self.cut["train"][self._views(rows)], np.tile(self.labels("train")[rows], self.views)
+        x, y = self.cut["train"][self.view_rows(rows)], np.tile(self.labels("train")[rows], self.views)
         epochs, steps = (1 if self.quick else 3), _steps_per_epoch(len(x), self.epoch_rows)
         model.compile(optimizer=keras.optimizers.Adam(train.warmup_cosine(peak_lr, steps * epochs, steps)),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -16,13 +16,12 @@ def normalisation_gain(experiment: curves.Experiment, per_class: Iterable[int], 
     for at most ``epochs``, with early stopping on the validation loss."""
     x, y_all = experiment.features["train"], experiment.labels("train")
     val = (experiment.features["val"], experiment.labels("val"))
-    n = len(y_all)
     result = {}
     for k in per_class:
         scores: dict[bool, list[float]] = {False: [], True: []}
         for seed in seeds:
             rows = experiment.subset(k, seed)
-            views = np.concatenate([rows + view * n for view in range(experiment.views)])
+            views = experiment.view_rows(rows)
             for normalize, rate in ((False, 1e-3), (True, 1e-2)):
                 train.seed_everything(seed)
                 head = models.make_head(x.shape[1], experiment.num_classes, normalize=normalize)
