@@ -54,8 +54,11 @@ def keras_entry(url, sha=None, mirror=None):
 def test_registry_is_complete_and_honest():
     table = assets.registry()
     for name in ("flower_photos", "mobilenet_v2_notop", "mobilenet_025_notop", "mobilenet_025_top",
-                 "imagenet_class_index"):
+                 "imagenet_class_index", "sentiment_sentences", "glove_6b_50d_top40k"):
         assert table[name].required and table[name].mirror is not None
+    for asset in table.values():
+        for meta in (asset.files or {}).values():  # "files" assets: every file has its own hash
+            assert re.fullmatch(r"[0-9a-f]{64}", meta["sha256"]) and meta["size"] > 0
     for asset in table.values():
         assert asset.upstream["url"].startswith("https://")
         assert asset.license and asset.citation
@@ -207,3 +210,33 @@ def test_command_line_verify_prints_one_line_per_asset(mirror):
     assert [line.split()[0] for line in lines] == list(assets.registry())
     assert re.search(r"^flower_photos\s+ok\s+mirror: 1500 files match", run.stdout, re.M)
     assert json.loads(Path(assets.REGISTRY).read_text())  # the registry itself stays valid JSON
+
+
+def test_files_asset_downloads_each_file_verified(server, monkeypatch):
+    url, root = server
+    (root / "a.txt").write_bytes(b"alpha")
+    entry = dict(kind="files", required=True, description="t", license="x", citation="y",
+                 upstream={"url": url, "sha256": None}, mirror={"path": "datasets/t"},
+                 files={"a.txt": {"sha256": hashlib.sha256(b"alpha").hexdigest(), "url": f"{url}/a.txt"}})
+    fake_registry(monkeypatch, t=entry)
+    monkeypatch.delenv("TLTF_ASSETS")
+    path = assets.fetch("t", quiet=True)
+    assert (path / "a.txt").read_bytes() == b"alpha" and assets.verify("t")[0] == "ok"
+    (path / "a.txt").write_bytes(b"tampered")
+    assert assets.verify("t")[0] == "corrupt"
+    (path / "a.txt").unlink()
+    entry["files"]["a.txt"]["sha256"] = "0" * 64
+    fake_registry(monkeypatch, t=entry)
+    with pytest.raises(AssetError, match="Checksum mismatch"):
+        assets.fetch("t", quiet=True)
+    assert not (path / "a.txt").exists()
+
+
+def test_damaged_files_in_the_mirror_are_refused(mirror, monkeypatch, tmp_path):
+    copy = tmp_path / "mirror" / "datasets" / "sentiment_labelled_sentences"
+    shutil.copytree(mirror / "datasets" / "sentiment_labelled_sentences", copy)
+    (copy / "yelp_labelled.txt").chmod(0o644)
+    (copy / "yelp_labelled.txt").write_text("Great.\t1\n")
+    monkeypatch.setenv("TLTF_ASSETS", str(tmp_path / "mirror"))
+    with pytest.raises(AssetError, match="changed yelp_labelled.txt"):
+        assets.fetch("sentiment_sentences", quiet=True)

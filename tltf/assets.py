@@ -4,7 +4,7 @@ The registry lives in ``data/assets.json``. Each asset resolves in this order:
 
 1. a mirror folder named by the environment variable ``TLTF_ASSETS`` (read-only is fine);
 2. a local cache: Keras's own models folder for Keras files, ``$TLTF_CACHE`` (default ``data/``) for
-   datasets;
+   datasets and folders of files;
 3. a download from upstream, checked against the registry's sha256 (or Keras's md5) and written
    atomically.
 
@@ -49,7 +49,7 @@ class Asset:
     """One registry entry; ``upstream`` and ``mirror`` hold url/path, sha256, size and a note."""
 
     name: str
-    kind: str  # "dataset" (a class-per-folder tree) or "keras-file" (goes to Keras's models folder)
+    kind: str  # "dataset" (a class-per-folder tree), "keras-file" (goes to Keras's models folder) or "files"
     required: bool  # needed by the notebooks; `fetch` with no names fetches these
     description: str
     upstream: dict
@@ -58,6 +58,7 @@ class Asset:
     citation: str
     file: str | None = None  # keras-file: the official Keras file name
     subset: dict | None = None  # dataset: how the course subset is drawn from the upstream set
+    files: dict | None = None  # files: {file name: {"sha256", "size", optional "url"}} of one folder
 
     def provenance(self) -> str:
         """A few lines saying what the asset is, its licence and how to cite it."""
@@ -305,15 +306,76 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
     return local, f"download {asset.upstream['url']} (verified), subset of {len(files)} files ({note})"
 
 
+# --- folders of files (text data, word vectors) ----------------------------------------------
+
+
+def _files_problems(asset: Asset, folder: Path) -> list[str]:
+    """What is wrong with ``folder`` as a copy of a "files" asset: missing or changed files."""
+    problems = []
+    for rel, meta in asset.files.items():
+        if not (folder / rel).is_file():
+            problems.append(f"missing {rel}")
+        elif file_hash(folder / rel) != meta["sha256"]:
+            problems.append(f"changed {rel} (expected sha256 {meta['sha256']})")
+    return problems
+
+
+def _derive_top_rows(asset: Asset, archive: Path, folder: Path) -> None:
+    """Write the first ``rows`` lines of a GloVe text file inside ``archive`` as ``.npy`` + vocabulary."""
+    import zipfile
+
+    import numpy as np
+
+    words, vectors = [], []
+    with zipfile.ZipFile(archive) as zf, zf.open(asset.upstream["member"]) as member:
+        for line in member:
+            word, *values = line.decode("utf-8").rstrip("\n").split(" ")
+            words.append(word)
+            vectors.append(np.array(values, dtype="float32"))
+            if len(words) == asset.upstream["rows"]:
+                break
+    npy, vocab = sorted(asset.files)  # "<name>.npy", "<name>.vocab.txt"
+    with _staged(folder / npy) as part, open(part, "wb") as f:
+        np.save(f, np.stack(vectors))
+    with _staged(folder / vocab) as part:
+        part.write_text("".join(w + "\n" for w in words), encoding="utf-8")
+
+
+def _fetch_files(asset: Asset) -> tuple[Path, str]:
+    source = _mirror_copy(asset)
+    if source is not None:
+        if problems := _files_problems(asset, source):
+            raise AssetError(f"The mirror copy {source} is damaged: {'; '.join(problems)}. "
+                             "Restore it from the original mirror.")
+        return source, f"mirror {source} ({len(asset.files)} files verified)"
+    local = cache_dir() / asset.mirror["path"]
+    if local.is_dir() and not _files_problems(asset, local):
+        return local, f"cache {local} ({len(asset.files)} files verified)"
+    try:
+        if "member" not in asset.upstream:  # each file has its own verified download
+            for rel, meta in asset.files.items():
+                download(meta["url"], local / rel, sha256=meta["sha256"])
+            return local, f"download of {len(asset.files)} files (verified)"
+        archive = cache_dir() / "downloads" / Path(asset.upstream["url"]).name
+        sha = file_hash(archive) if archive.exists() else download(asset.upstream["url"], archive)
+    except AssetError as err:
+        raise _unavailable(asset, [_mirror_note(asset), f"cache {local}: not there"], err) from None
+    _derive_top_rows(asset, archive, local)
+    problems = _files_problems(asset, local)
+    note = "identical to the course mirror" if not problems else \
+        f"differs from the course mirror's bytes: {'; '.join(problems)}"
+    return local, f"download {asset.upstream['url']} (UNVERIFIED: no published hash; received sha256 {sha}), {note}"
+
+
 def fetch(name: str, *, quiet: bool = False) -> Path:
     """Make asset ``name`` available locally and return its path.
 
     A dataset's path is its class-per-folder tree; a Keras file's path is inside Keras's models
-    folder. Prints one line saying where the asset came from unless ``quiet``. Raises AssetError
+    folder; a "files" asset's path is the folder holding its files. Prints one line saying where the asset came from unless ``quiet``. Raises AssetError
     when the asset is nowhere to be found or fails its checksum.
     """
     asset = get(name)
-    path, source = (_fetch_dataset if asset.kind == "dataset" else _fetch_keras_file)(asset)
+    path, source = {"dataset": _fetch_dataset, "keras-file": _fetch_keras_file, "files": _fetch_files}[asset.kind](asset)
     if not quiet:
         label = ""
         if asset.kind == "keras-file" and identify(asset, path) == "mirror rebuild":
@@ -332,7 +394,10 @@ def verify(name: str) -> tuple[str, str]:
     copies = []
     if (source := _mirror_copy(asset)) is not None:
         copies.append(("mirror", source))
-    local = cache_dir() / "datasets" / name if asset.kind == "dataset" else keras_models_dir() / asset.file
+    if asset.kind == "keras-file":
+        local = keras_models_dir() / asset.file
+    else:
+        local = cache_dir() / ("datasets/" + name if asset.kind == "dataset" else asset.mirror["path"])
     if local.exists():
         copies.append(("cache", local))
     if not copies:
@@ -340,6 +405,12 @@ def verify(name: str) -> tuple[str, str]:
     details, statuses = [], []
     for where, path in copies:
         try:
+            if asset.kind == "files":
+                if problems := _files_problems(asset, path):
+                    raise AssetError("; ".join(problems))
+                details.append(f"{where}: {len(asset.files)} files match their sha256")
+                statuses.append("ok")
+                continue
             if asset.kind == "dataset":
                 expected = asset.mirror["sha256"] if where == "mirror" else None
                 details.append(f"{where}: {verify_tree(path, expected=expected)} files match the manifest")

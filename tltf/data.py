@@ -1,4 +1,5 @@
-"""Image data: read a class-per-folder tree, split it, and feed it to Keras through tf.data.
+"""Datasets: images from a class-per-folder tree (split, fed to Keras through tf.data), and the
+labelled sentences of the text lessons.
 
 Nothing is dropped silently: files that are not images are listed in a report, images that cannot
 be decoded stop the scan with their names (or, with ``skip_bad=True``, are listed and left out), and
@@ -192,14 +193,21 @@ def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: fl
         small = folder.class_names[int(counts.argmin())]
         raise DataError(f"Class {small!r} has {counts.min()} image(s); each class needs at least 3 to "
                         "appear in the train, validation and test splits.")
-    index = np.arange(len(images))
-    try:
-        rest, test_idx = train_test_split(index, test_size=test, stratify=images.labels, random_state=seed)
-        train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test),
-                                              stratify=images.labels[rest], random_state=seed)
-    except ValueError as err:
-        raise DataError(f"Cannot split {folder.root} stratified into train/val/test: {err}") from err
+    train_idx, val_idx, test_idx = split_index(images.labels, val=val, test=test, seed=seed, what=str(folder.root))
     return Splits(images.take(train_idx), images.take(val_idx), images.take(test_idx), folder.class_names)
+
+
+def split_index(labels: np.ndarray, *, val: float = VAL_FRACTION, test: float = TEST_FRACTION, seed: int = 42,
+                what: str = "the data") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of a seeded, stratified, disjoint train / validation / test split of ``labels``."""
+    index = np.arange(len(labels))
+    try:
+        rest, test_idx = train_test_split(index, test_size=test, stratify=labels, random_state=seed)
+        train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), stratify=labels[rest],
+                                              random_state=seed)
+    except ValueError as err:
+        raise DataError(f"Cannot split {what} stratified into train/val/test: {err}") from err
+    return train_idx, val_idx, test_idx
 
 
 def load_image(path: tf.Tensor | str, image_size: tuple[int, int]) -> tf.Tensor:
@@ -244,3 +252,110 @@ def load_flowers(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -
     """
     folder = scan_images(assets.fetch("flower_photos", quiet=not verbose), verbose=verbose)
     return split_stratified(folder, seed=seed, max_per_class=QUICK_PER_CLASS if quick else None)
+
+
+# --- text: the UCI Sentiment Labelled Sentences -------------------------------------------------
+
+#: The three review domains and their files in the ``sentiment_sentences`` asset.
+SENTIMENT_FILES = {"amazon": "amazon_cells_labelled.txt", "imdb": "imdb_labelled.txt", "yelp": "yelp_labelled.txt"}
+SENTIMENT_CLASSES = ["negative", "positive"]
+#: Quick mode keeps this many sentences per domain and label (before splitting).
+QUICK_SENTENCES = 40
+
+
+@dataclass
+class Sentences:
+    """Sentences with their labels (0 negative, 1 positive) and review domains, aligned."""
+
+    texts: np.ndarray  # str, shape (n,)
+    labels: np.ndarray  # int64, shape (n,)
+    domains: np.ndarray  # str, shape (n,): "amazon", "imdb" or "yelp"
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, index: np.ndarray) -> Sentences:
+        """The sentences at ``index``, kept in their original order."""
+        index = np.sort(index)
+        return Sentences(self.texts[index], self.labels[index], self.domains[index])
+
+    def domain(self, name: str) -> Sentences:
+        """The sentences of one domain."""
+        return self.take(np.flatnonzero(self.domains == name))
+
+
+@dataclass
+class TextSplits:
+    """Disjoint train / validation / test splits, stratified by domain and label."""
+
+    train: Sentences
+    val: Sentences
+    test: Sentences
+    class_names: list[str] = field(default_factory=lambda: list(SENTIMENT_CLASSES))
+
+    def domain(self, name: str) -> TextSplits:
+        """The same three splits restricted to one domain."""
+        return TextSplits(self.train.domain(name), self.val.domain(name), self.test.domain(name))
+
+    def table(self) -> str:
+        """Sentences per domain and split, as aligned text."""
+        rows = [f"{'domain':8} {'train':>6} {'val':>6} {'test':>6}"]
+        for name in [*SENTIMENT_FILES, "total"]:
+            parts = (self.train, self.val, self.test) if name == "total" else \
+                (self.train.domain(name), self.val.domain(name), self.test.domain(name))
+            rows.append(f"{name:8} " + " ".join(f"{len(p):>6}" for p in parts))
+        return "\n".join(rows)
+
+
+def read_labelled_sentences(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """Parse a ``sentence<TAB>label`` file: (sentences, int64 labels of shape (n,)).
+
+    Each line is split on its *last* tab, so quotes and tabs inside a sentence are kept as they are
+    (CSV readers with default quoting merge IMDb rows). Surrounding white space is stripped; blank
+    lines are ignored. A line
+    without a tab or with a label other than 0/1 raises DataError naming the file and line.
+    """
+    path = Path(path)
+    texts, labels = [], []
+    # Split on "\n" only: str.splitlines() also breaks at U+0085, which two IMDb sentences contain.
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
+        text, tab, label = line.rpartition("\t")
+        if not tab or label.strip() not in ("0", "1") or not text.strip():
+            raise DataError(f"{path}, line {number}: expected 'sentence<TAB>0' or 'sentence<TAB>1', got "
+                            f"{line[:80]!r}. Fix the line, or restore the file from the asset mirror.")
+        texts.append(text.strip())
+        labels.append(int(label))
+    if not texts:
+        raise DataError(f"{path} holds no sentences.")
+    return texts, np.array(labels, dtype="int64")
+
+
+def load_sentences(root: str | Path | None = None, *, verbose: bool = True) -> Sentences:
+    """All labelled sentences of the three domains (3 x 1,000), from ``root`` or the asset registry."""
+    root = Path(root) if root is not None else assets.fetch("sentiment_sentences", quiet=not verbose)
+    texts, labels, domains = [], [], []
+    for name, file in SENTIMENT_FILES.items():
+        t, y = read_labelled_sentences(root / file)
+        texts += t
+        labels.append(y)
+        domains += [name] * len(t)
+    return Sentences(np.array(texts, dtype=object), np.concatenate(labels), np.array(domains))
+
+
+def load_sentiment(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> TextSplits:
+    """The three sentiment domains pooled and split 60/20/20, stratified by domain and label.
+
+    ``.domain(name)`` gives one domain's part of each split, so every domain has its own held-out
+    test sentences and the pooled test split is their union. Quick mode keeps ``QUICK_SENTENCES``
+    per domain and label.
+    """
+    def strata(s: Sentences) -> np.ndarray:  # one stratum per (domain, label)
+        return np.unique(s.domains, return_inverse=True)[1] * 2 + s.labels
+
+    sentences = load_sentences(verbose=verbose)
+    if quick:
+        sentences = sentences.take(per_class_index(strata(sentences), QUICK_SENTENCES, seed, what="sentences"))
+    train, val, test = split_index(strata(sentences), seed=seed, what="the sentiment sentences")
+    return TextSplits(sentences.take(train), sentences.take(val), sentences.take(test))
