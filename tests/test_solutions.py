@@ -4,12 +4,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
-from solutions import ex00, ex01, ex02, ex03, ex04  # noqa: E402
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05  # noqa: E402
 
-from tltf import assets, curves, data, models  # noqa: E402
+from tltf import assets, curves, data, models, text  # noqa: E402
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -126,3 +127,25 @@ def test_ex04_diminishing_returns():
     summary = [{"approach": "fe", "per_class": k, "mean": m} for k, m in points]
     assert ex04.diminishing_returns(summary, "fe") == 10
     assert ex04.diminishing_returns(summary, "fe", threshold=0.001) is None
+
+
+@pytest.fixture(scope="module")
+def sentiment(mirror):
+    return data.load_sentiment(quick=True, verbose=False)
+
+
+def test_ex05_best_ngram_range_scores_each_range_on_validation(sentiment):
+    scores, best = ex05.best_ngram_range(sentiment, ranges=((1, 1), (1, 2)))
+    assert set(scores) == {(1, 1), (1, 2)} and best in scores and scores[best] == max(scores.values())
+
+
+def test_ex05_truncation_cost_and_target_sentences_needed(sentiment):
+    preprocessor, encoder = text.load_minilm()
+    features = {name: text.embed(getattr(sentiment, name).texts, preprocessor, encoder) for name in ("train", "val")}
+    head = text.frozen_head((features["train"], sentiment.train.labels), (features["val"], sentiment.val.labels))
+    cost = ex05.truncation_cost(head, preprocessor, encoder, sentiment.val, lengths=(4, 64))
+    assert preprocessor.sequence_length == text.SEQUENCE_LENGTH  # restored
+    assert cost[64][0] > cost[4][0]  # two word pieces and [CLS]/[SEP] say little about a review
+    k = ex05.target_sentences_needed(features, sentiment, "amazon", "imdb", (0, 8, 48), tolerance=1.0)
+    assert k == 0  # any accuracy is within a tolerance of 1.0
+    assert ex05.target_sentences_needed(features, sentiment, "amazon", "imdb", (0,), tolerance=-1.0) is None

@@ -293,8 +293,79 @@ def learning_curves(quick: bool = QUICK) -> dict:
     }
 
 
+def text_transfer(quick: bool = QUICK) -> dict:
+    """UCI sentiment, three domains pooled: TF-IDF, GloVe (frozen, trainable), MiniLM frozen + head and
+    fine-tuned, all on one test split; the time to embed 1,000 sentences (fixed length vs padded to
+    each batch's longest); 3x3 domain-shift matrices for the frozen and the fine-tuned encoder, and for
+    the hardest frozen shift, test accuracy as labelled target sentences are added."""
+    import keras
+    import numpy as np
+
+    from tltf import data, text
+    from tltf import train as training
+
+    start = time.perf_counter()
+    splits = data.load_sentiment(quick=quick, verbose=False)
+    results: dict = {}
+    progress("TF-IDF")
+    tfidf, c = text.tfidf_baseline(splits.train, splits.val)
+    results["tfidf_acc"] = round(tfidf.score(list(splits.test.texts), splits.test.labels), 4)
+    results["tfidf_c"] = c
+    words, vectors = text.load_glove()
+    for trainable in (False, True):
+        progress(f"GloVe, trainable={trainable}")
+        glove = training.compile_classifier(text.glove_classifier(words, vectors, trainable=trainable),
+                                            1e-3 if trainable else 1e-2)
+        glove.fit(text.string_data(splits.train, shuffle=True), validation_data=text.string_data(splits.val),
+                  epochs=5 if quick else 100, callbacks=training.callbacks(patience=5), verbose=0)
+        key = "glove_trainable_acc" if trainable else "glove_frozen_acc"
+        results[key] = round(training.accuracy(glove, text.string_data(splits.test), splits.test.labels), 4)
+
+    progress("MiniLM: embedding speed and frozen features")
+    preprocessor, encoder = text.load_minilm()
+    sample = np.resize(splits.train.texts, 1000) if quick else splits.train.texts[:1000]
+    text.embed(sample[:64], preprocessor, encoder)  # warm-up
+    timed = ((True, "embed_1000_s"),) if quick else \
+        ((True, "embed_1000_s"), (False, f"embed_1000_fixed{text.SEQUENCE_LENGTH}_s"))
+    for padded, key in timed:
+        t0 = time.perf_counter()
+        text.embed(sample, preprocessor, encoder, padded=padded)
+        results[key] = round(time.perf_counter() - t0, 2)
+    pooler = text.layer_pooler(encoder, text.FROZEN_LAYERS)
+    pooler.trainable = False
+    features = {name: text.embed(getattr(splits, name).texts, preprocessor, pooler) for name in ("train", "val", "test")}
+    pair = lambda name: (features[name], getattr(splits, name).labels)  # noqa: E731
+    head = text.frozen_head(pair("train"), pair("val"))
+    results["encoder_frozen_acc"] = round(training.accuracy(head, *pair("test")), 4)
+    single = {name: f[:, -encoder.output_shape[-1]:] for name, f in features.items()}  # the last layer alone
+    one = text.frozen_head((single["train"], splits.train.labels), (single["val"], splits.val.labels))
+    results["encoder_frozen_last_layer_acc"] = round(training.accuracy(one, single["test"], splits.test.labels), 4)
+
+    progress("domain shift: frozen")
+    matrix = results["domain_matrix_frozen"] = text.domain_matrix(text.frozen_recipe(features, splits))
+    source, target = min(((s, t) for s in matrix for t in matrix if s != t), key=lambda st: matrix[st[0]][st[1]])
+    curve, in_domain = text.gap_curve(features, splits, source, target, text.QUICK_GAP_KS if quick else text.GAP_KS)
+    results["gap"] = {"source": source, "target": target, "k_target_sentences": list(curve),
+                      "test_acc": list(curve.values()), "in_domain_acc": in_domain}
+
+    progress("MiniLM fine-tuned end to end")
+    t0 = time.perf_counter()
+    model = keras.Model(pooler.input, head(pooler.output))
+    history = text.fine_tune(model, preprocessor, splits.train, splits.val, epochs=1 if quick else text.FINE_TUNE_EPOCHS)
+    results["seconds_fine_tuning"] = round(time.perf_counter() - t0, 1)
+    results["fine_tuning_val_acc"] = [round(v, 4) for v in history.history["val_accuracy"]]
+    results["encoder_finetuned_acc"] = round(text.accuracy(model, preprocessor, splits.test), 4)
+
+    progress("domain shift: fine-tuned")
+    results["domain_matrix_finetuned"] = text.domain_matrix(
+        text.fine_tuned_recipe(splits, epochs=1 if quick else text.FINE_TUNE_EPOCHS))
+    results.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test), quick=quick,
+                   seconds=round(time.perf_counter() - start, 1), peak_rss_mb=round(peak_rss_mb(), 1))
+    return results
+
+
 BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning, "backbones": backbones,
-              "learning-curves": learning_curves}
+              "learning-curves": learning_curves, "text": text_transfer}
 
 
 def main(argv: list[str] | None = None) -> int:

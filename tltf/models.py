@@ -110,18 +110,20 @@ def feature_extractor(backbone: str | Backbone, base: keras.Model | None = None)
     return keras.Model(inputs, features, name=f"{backbone.name}_features")
 
 
-def make_head(feature_size: int, num_classes: int, *, dropout: float = 0.2, normalize: bool = False
-              ) -> keras.Sequential:
+def make_head(feature_size: int, num_classes: int, *, dropout: float = 0.2, normalize: bool = False,
+              l2: float = 0.0) -> keras.Sequential:
     """Features (batch, feature_size) -> class probabilities (batch, num_classes).
 
     ``normalize`` scales each feature vector to unit length first (``keras.layers.UnitNormalization``),
     which helps with few labelled images; such a head wants a higher learning rate (about 1e-2).
+    ``l2`` adds that L2 penalty on the Dense weights to the loss (0: none).
     """
     return keras.Sequential([
         keras.Input((feature_size,), name="features"),
         *([keras.layers.UnitNormalization()] if normalize else []),
         keras.layers.Dropout(dropout),
-        keras.layers.Dense(num_classes, activation="softmax"),
+        keras.layers.Dense(num_classes, activation="softmax",
+                           kernel_regularizer=keras.regularizers.L2(l2) if l2 else None),
     ], name="head")
 
 
