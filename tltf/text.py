@@ -97,16 +97,13 @@ class PaddedBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         n, size = len(self.lengths), self.batch_size
-        if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            self.batches = [order[i:i + size] for i in range(0, n, size)]
-        else:
-            order, window = self.rng.permutation(n), 20 * size
-            self.batches = []
-            for start in range(0, n, window):
-                chunk = order[start:start + window]
-                chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-                self.batches += [chunk[i:i + size] for i in range(0, len(chunk), size)]
+        order, window = (self.rng.permutation(n), 20 * size) if self.shuffle else (np.arange(n), n)
+        self.batches = []
+        for start in range(0, n, window):  # sort by length within each window, then cut into batches
+            chunk = order[start:start + window]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            self.batches += [chunk[i:i + size] for i in range(0, len(chunk), size)]
+        if self.shuffle:
             self.batches = [self.batches[i] for i in self.rng.permutation(len(self.batches))]
         self.order = np.concatenate(self.batches)
 
@@ -121,7 +118,7 @@ class PaddedBatches(keras.utils.PyDataset):
 
 
 def embed(texts, preprocessor, encoder, *, batch_size: int = 64, padded: bool = True) -> np.ndarray:
-    """Embeddings (n, 384) of ``texts`` in their original order.
+    """The encoder's outputs (n, d) for ``texts``, in their original order (d = 384 for MiniLM).
 
     ``padded=True`` pads each length-sorted batch to its longest sentence; ``False`` feeds the
     preprocessor's fixed ``sequence_length`` (what ``encoder.predict`` on raw inputs would do).
