@@ -54,7 +54,8 @@ def keras_entry(url, sha=None, mirror=None):
 def test_registry_is_complete_and_honest():
     table = assets.registry()
     for name in ("flower_photos", "mobilenet_v2_notop", "mobilenet_025_notop", "mobilenet_025_top",
-                 "imagenet_class_index", "sentiment_sentences", "glove_6b_50d_top40k"):
+                 "imagenet_class_index", "sentiment_sentences", "glove_6b_50d_top40k", "yamnet_tflite",
+                 "free_spoken_digit"):
         assert table[name].required and table[name].mirror is not None
     for asset in table.values():
         for meta in (asset.files or {}).values():  # "files" assets: every file has its own hash
@@ -240,3 +241,23 @@ def test_damaged_files_in_the_mirror_are_refused(mirror, monkeypatch, tmp_path):
     monkeypatch.setenv("TLTF_ASSETS", str(tmp_path / "mirror"))
     with pytest.raises(AssetError, match="changed yelp_labelled.txt"):
         assets.fetch("sentiment_sentences", quiet=True)
+
+
+def test_dataset_download_keeps_folders_and_writes_derived_files(server, monkeypatch):
+    url, root = server
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for rel in ("repo/recordings/1_ann_0.wav", "repo/recordings/2_ann_0.wav", "repo/README.md"):
+            info = tarfile.TarInfo(rel)
+            info.size = len(rel)
+            tar.addfile(info, io.BytesIO(rel.encode()))
+    (root / "repo.tgz").write_bytes(buffer.getvalue())
+    fake_registry(monkeypatch, digits=dict(
+        kind="dataset", required=True, description="d", license="x", citation="y",
+        upstream={"url": f"{url}/repo.tgz", "sha256": None, "keep": ["recordings"], "write": {"speakers.csv": "ann\n"}},
+        mirror={"path": "datasets/digits", "manifest": "MANIFEST.sha256", "sha256": "2" * 64}))
+    monkeypatch.delenv("TLTF_ASSETS")
+    path = assets.fetch("digits", quiet=True)
+    assert sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.name != "MANIFEST.sha256") == [
+        "recordings", "recordings/1_ann_0.wav", "recordings/2_ann_0.wav", "speakers.csv"]
+    assert (path / "speakers.csv").read_text() == "ann\n" and assets.verify_tree(path) == 3

@@ -74,3 +74,51 @@ def test_a_file_that_is_not_yamnet_is_refused(tmp_path):
     (tmp_path / "tiny.tflite").write_bytes(converter.convert())
     with pytest.raises(ValueError, match="not YAMNet"):
         audio.weights_from_tflite(tmp_path / "tiny.tflite")
+
+
+def test_fsdd_has_3000_recordings_of_10_digits_by_6_speakers(mirror):
+    from tltf import assets, data
+
+    recordings, accents = data.scan_recordings(assets.fetch("free_spoken_digit", quiet=True))
+    assert len(recordings) == 3000 and np.bincount(recordings.labels).tolist() == [300] * 10
+    assert sorted(accents) == sorted(set(recordings.speakers)) and len(accents) == 6
+    assert set(recordings.indices) == set(range(50))
+
+
+def test_fsdd_splits_official_and_held_out_speakers(mirror):
+    from tltf import data
+
+    official = data.load_digits("official", quick=False, verbose=False)
+    assert (len(official.train), len(official.val), len(official.test)) == (2430, 270, 300)
+    assert set(official.test.indices) == set(range(5)) and official.train.indices.min() >= 5
+    speaker = data.load_digits("speaker", quick=False, verbose=False)
+    assert set(speaker.test.speakers) == set(data.HELD_OUT_SPEAKERS) and len(speaker.test) == 1000
+    assert not set(speaker.train.speakers) & set(data.HELD_OUT_SPEAKERS)
+    assert not set(speaker.train.paths) & set(speaker.val.paths)
+    with pytest.raises(ValueError, match="official"):
+        data.load_digits("random", verbose=False)
+
+
+def test_recordings_with_odd_names_are_errors(tmp_path):
+    from tltf import data
+
+    (tmp_path / "recordings").mkdir()
+    (tmp_path / "speakers.csv").write_text("speaker,gender,accent,language\nann,female,USA,english\n")
+    (tmp_path / "recordings" / "3_ann_0.wav").write_bytes(b"")
+    assert data.scan_recordings(tmp_path)[0].labels.tolist() == [3]
+    (tmp_path / "recordings" / "3_bob_0.wav").write_bytes(b"")
+    with pytest.raises(data.DataError, match="bob"):
+        data.scan_recordings(tmp_path)
+    (tmp_path / "recordings" / "3_bob_0.wav").rename(tmp_path / "recordings" / "three.wav")
+    with pytest.raises(data.DataError, match="three.wav"):
+        data.scan_recordings(tmp_path)
+
+
+def test_first_patch_of_an_8_khz_recording(mirror):
+    from tltf import assets
+
+    path = assets.fetch("free_spoken_digit", quiet=True) / "recordings" / "0_george_0.wav"
+    waveform, rate = audio.read_wav(path)
+    assert rate == 8_000 and waveform.ndim == 1 and np.abs(waveform).max() <= 1
+    patch = audio.first_patch(path)
+    assert patch.shape == (96, 64) and patch.max() > np.log(audio.LOG_OFFSET) + 1  # not silence

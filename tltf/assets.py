@@ -294,16 +294,23 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
                 tar.extractall(tmp, filter="data")
             top = next(p for p in Path(tmp).iterdir() if p.is_dir())
             os.replace(top, full)
-    files = choose_subset(full, asset.subset)
+    if asset.subset:
+        files = choose_subset(full, asset.subset)
+    else:  # every file of the folders named in "keep"
+        files = sorted(p.relative_to(full).as_posix() for folder in asset.upstream["keep"]
+                       for p in (full / folder).rglob("*") if p.is_file())
     staging = Path(tempfile.mkdtemp(dir=local.parent, prefix=f".{asset.name}."))
     for rel in files:
         (staging / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(full / rel, staging / rel)
-    digest = write_manifest(staging, files)
+    for rel, content in asset.upstream.get("write", {}).items():  # small files the course derives
+        (staging / rel).write_text(content, encoding="utf-8")
+    digest = write_manifest(staging, files + list(asset.upstream.get("write", {})))
     os.replace(staging, local)
     note = same if digest == asset.mirror["sha256"] else \
         f"differs from the mirror's manifest: sha256 {digest}; the full set is in {full}"
-    return local, f"download {asset.upstream['url']} (verified), subset of {len(files)} files ({note})"
+    checked = "verified" if asset.upstream["sha256"] else "UNVERIFIED: no published hash"
+    return local, f"download {asset.upstream['url']} ({checked}), {len(files)} files ({note})"
 
 
 # --- folders of files (text data, word vectors) ----------------------------------------------

@@ -133,3 +133,15 @@ def load_yamnet(*, verbose: bool = True) -> tuple[keras.Model, keras.Model, list
         print("YAMNet (Google, Apache-2.0): AudioSet weights read from the TFLite conversion of yamnet.h5 "
               "(int8 weights, dequantised) into tltf's Keras 3 network")
     return classifier, backbone, names
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """(mono float32 waveform in [-1, 1], sample rate) of a 16-bit PCM WAV file; channels are averaged."""
+    waveform, rate = tf.audio.decode_wav(tf.io.read_file(str(path)))
+    return waveform.numpy().mean(axis=1), int(rate)
+
+
+def first_patch(path: str | Path) -> np.ndarray:
+    """The first log-mel patch (96, 64) of a WAV file, resampled to 16 kHz: the first 0.975 s, zero-padded."""
+    waveform, rate = read_wav(path)
+    return log_mel_patches(resample(waveform, rate)[:MIN_SAMPLES])[0].numpy()

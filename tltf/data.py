@@ -359,3 +359,94 @@ def load_sentiment(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True)
         sentences = sentences.take(per_class_index(strata(sentences), QUICK_SENTENCES, seed, what="sentences"))
     train, val, test = split_index(strata(sentences), seed=seed, what="the sentiment sentences")
     return TextSplits(sentences.take(train), sentences.take(val), sentences.take(test))
+
+
+# --- audio: the Free Spoken Digit Dataset -------------------------------------------------------
+
+#: Recordings 0-4 of every speaker and digit are FSDD's official test set.
+FSDD_TEST_INDICES = range(5)
+#: The speakers held out in the accent-shift split: the only Greek and the only Belgian-French accent.
+HELD_OUT_SPEAKERS = ("george", "nicolas")
+#: Quick mode keeps this many recordings per digit and speaker (indices 0..n-1, before splitting).
+QUICK_RECORDINGS = 8
+
+
+@dataclass
+class Recordings:
+    """WAV files with their digit (0-9), speaker and recording index, aligned."""
+
+    paths: np.ndarray  # str, shape (n,)
+    labels: np.ndarray  # int64, shape (n,)
+    speakers: np.ndarray  # str, shape (n,)
+    indices: np.ndarray  # int64, shape (n,)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def take(self, index: np.ndarray) -> Recordings:
+        """The recordings at ``index`` (positions or a boolean mask), in their original order."""
+        index = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.sort(index)
+        return Recordings(self.paths[index], self.labels[index], self.speakers[index], self.indices[index])
+
+
+@dataclass
+class AudioSplits:
+    """Train / validation / test recordings; the class names are the digits."""
+
+    train: Recordings
+    val: Recordings
+    test: Recordings
+    speakers: dict[str, str]  # speaker -> accent
+    class_names: list[str] = field(default_factory=lambda: [str(d) for d in range(10)])
+
+    def table(self) -> str:
+        """Recordings per speaker (with accent) and split, as aligned text."""
+        rows = [f"{'speaker':9} {'accent':12} {'train':>6} {'val':>6} {'test':>6}"]
+        for name, accent in self.speakers.items():
+            counts = [int((s.speakers == name).sum()) for s in (self.train, self.val, self.test)]
+            rows.append(f"{name:9} {accent:12} " + " ".join(f"{c:>6}" for c in counts))
+        return "\n".join(rows)
+
+
+def scan_recordings(root: str | Path) -> tuple[Recordings, dict[str, str]]:
+    """Every ``recordings/{digit}_{speaker}_{index}.wav`` under ``root`` and the accents in
+    ``speakers.csv``. A file name of another form, or a speaker missing from the CSV, is a DataError."""
+    import csv
+
+    root = Path(root)
+    with open(root / "speakers.csv", encoding="utf-8", newline="") as f:
+        accents = {row["speaker"]: row["accent"] for row in csv.DictReader(f)}
+    rows = []
+    for path in sorted((root / "recordings").iterdir()):
+        parts = path.stem.split("_")
+        if path.suffix != ".wav" or len(parts) != 3 or not (parts[0].isdigit() and parts[2].isdigit()):
+            raise DataError(f"{path.name} in {root / 'recordings'} is not named {{digit}}_{{speaker}}_{{index}}.wav.")
+        if parts[1] not in accents:
+            raise DataError(f"{path.name}: speaker {parts[1]!r} is not in {root / 'speakers.csv'}.")
+        rows.append((str(path), int(parts[0]), parts[1], int(parts[2])))
+    if not rows:
+        raise DataError(f"{root / 'recordings'} holds no recordings.")
+    paths, labels, speakers, indices = zip(*rows)
+    return Recordings(np.array(paths), np.array(labels, dtype="int64"), np.array(speakers),
+                      np.array(indices, dtype="int64")), accents
+
+
+def load_digits(split: str = "official", *, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> AudioSplits:
+    """FSDD recordings split two ways, fetched through ``tltf.assets``.
+
+    ``"official"``: recordings 0-4 of every speaker and digit are the test set (300), the rest train.
+    ``"speaker"``: every recording of ``HELD_OUT_SPEAKERS`` is the test set (an accent shift), the
+    other four speakers train. Either way 10 % of the training recordings, stratified by digit, are the
+    validation split. Quick mode keeps recordings 0-7 of each digit and speaker.
+    """
+    if split not in ("official", "speaker"):
+        raise ValueError(f"split must be 'official' or 'speaker', not {split!r}.")
+    recordings, accents = scan_recordings(assets.fetch("free_spoken_digit", quiet=not verbose))
+    if quick:
+        recordings = recordings.take(recordings.indices < QUICK_RECORDINGS)
+    in_test = (np.isin(recordings.indices, FSDD_TEST_INDICES) if split == "official"
+               else np.isin(recordings.speakers, HELD_OUT_SPEAKERS))
+    rest = recordings.take(~in_test)
+    train_idx, val_idx = train_test_split(np.arange(len(rest)), test_size=0.1, stratify=rest.labels,
+                                          random_state=seed)
+    return AudioSplits(rest.take(train_idx), rest.take(val_idx), recordings.take(in_test), accents)
