@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05  # noqa: E402
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06  # noqa: E402
 
 from tltf import assets, curves, data, models, text  # noqa: E402
 
@@ -149,3 +149,20 @@ def test_ex05_truncation_cost_and_target_sentences_needed(sentiment):
     k = ex05.target_sentences_needed(features, sentiment, "amazon", "imdb", (0, 8, 48), tolerance=1.0)
     assert k == 0  # any accuracy is within a tolerance of 1.0
     assert ex05.target_sentences_needed(features, sentiment, "amazon", "imdb", (0,), tolerance=-1.0) is None
+
+
+def test_ex06_level_normalisation_removes_a_gain():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 12)
+    shape = rng.normal(size=(10, 64))[labels]  # each digit its own spectral shape
+    patches = np.repeat((shape + rng.normal(scale=0.3, size=shape.shape))[:, None, :], 96, axis=1)
+    loud = patches + 5.0  # the same clips, louder: a constant log-level shift
+    assert ex06.level_normalised_baseline((patches, labels), (loud, labels)) > 0.9
+
+
+def test_ex06_most_confused_and_speaker_accuracy():
+    labels = np.array([1, 1, 1, 7, 7, 3])
+    predictions = np.array([7, 7, 1, 7, 1, 3])
+    assert ex06.most_confused(labels, predictions) == (1, 7, 2)
+    speakers = np.array(["a", "a", "b", "b", "b", "a"])
+    assert ex06.speaker_accuracy(labels, predictions, speakers) == {"a": 0.3333, "b": 0.6667}
