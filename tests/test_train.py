@@ -66,3 +66,21 @@ def test_cached_head_and_end_to_end_model_predict_the_same(flowers):
     train.train_head(head, (x_train, y_train), val_xy, epochs=3)
     end_to_end = models.attach_head(extractor, head)
     np.testing.assert_allclose(end_to_end.predict(test_ds, verbose=0), head.predict(x_test, verbose=0), atol=1e-5)
+
+
+def test_fine_tune_all_trains_a_frozen_sub_model_from_arrays():
+    import keras
+    import numpy as np
+
+    from tltf import train
+
+    inputs = keras.Input((4,))
+    inner = keras.Model(inputs, keras.layers.Dense(8, activation="relu")(inputs))
+    inner.trainable = False
+    model = keras.Model(inner.input, keras.layers.Dense(2, activation="softmax")(inner.output))
+    x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    before = inner.get_weights()[0].copy()
+    history = train.fine_tune_all(model, (x, y), (x, y), epochs=2, peak_lr=1e-2)
+    assert len(history.history["val_accuracy"]) == 2 and len(model.trainable_weights) == 4
+    assert not np.allclose(before, inner.get_weights()[0])

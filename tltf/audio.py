@@ -151,18 +151,3 @@ def patches(paths) -> np.ndarray:
     """``first_patch`` of every WAV file in ``paths``: (n, 96, 64) float32."""
     return np.stack([first_patch(p) for p in paths])
 
-
-def fine_tune(model: keras.Model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray], *,
-              epochs: int = 10, peak: float = 3e-4, seed: int = 0) -> keras.callbacks.History:
-    """Train every weight of ``model`` (patches -> probabilities): Adam, 10 % warm-up then cosine decay
-    from ``peak``, batches of 32; the epoch with the best validation accuracy is kept (in place)."""
-    from tltf import train as training
-
-    training.seed_everything(seed)
-    for layer in model.layers:
-        layer.trainable = True
-    steps = epochs * -(-len(train[0]) // 32)
-    model.compile(optimizer=keras.optimizers.Adam(training.warmup_cosine(peak, steps, max(1, steps // 10))),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(*train, validation_data=val, epochs=epochs, batch_size=32, verbose=0,
-                     callbacks=training.callbacks(patience=epochs, monitor="val_accuracy"))

@@ -398,7 +398,8 @@ def audio_transfer(quick: bool = QUICK) -> dict:
         progress(f"{split} split: YAMNet fine-tuned")
         t0 = time.perf_counter()
         model = keras.Model(backbone.input, head(backbone.output))
-        history = audio.fine_tune(model, (x["train"], y["train"]), (x["val"], y["val"]), epochs=1 if quick else 10)
+        history = training.fine_tune_all(model, (x["train"], y["train"]), (x["val"], y["val"]),
+                                         epochs=1 if quick else 10, peak_lr=3e-4)
         results[f"{prefix}yamnet_finetuned_acc"] = round(training.accuracy(model, x["test"], y["test"]), 4)
         results[f"{prefix}fine_tuning_val_acc"] = [round(v, 4) for v in history.history["val_accuracy"]]
         results[f"{prefix}seconds_fine_tuning"] = round(time.perf_counter() - t0, 1)

@@ -208,17 +208,9 @@ def fine_tune(model: keras.Model, preprocessor, train_sentences, val_sentences, 
     AdamW (weight decay 0.01) with 10 % linear warm-up then cosine decay; the epoch with the best
     validation accuracy is kept. Changes ``model``'s weights in place.
     """
-    training.seed_everything(seed)
-    for layer in model.layers:  # model.trainable = True would not undo a frozen sub-model's layers
-        layer.trainable = True
-    data = batches(preprocessor, train_sentences, shuffle=True, seed=seed)
-    steps = len(data) * epochs
-    model.compile(optimizer=keras.optimizers.AdamW(training.warmup_cosine(peak, steps, max(1, steps // 10)),
-                                                   weight_decay=0.01),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    best = keras.callbacks.EarlyStopping("val_accuracy", patience=epochs, restore_best_weights=True)
-    return model.fit(data, validation_data=batches(preprocessor, val_sentences), epochs=epochs,
-                     callbacks=[best], verbose=0)
+    return training.fine_tune_all(model, batches(preprocessor, train_sentences, shuffle=True, seed=seed),
+                                  batches(preprocessor, val_sentences), epochs=epochs, peak_lr=peak,
+                                  weight_decay=0.01, seed=seed)
 
 
 def accuracy(model: keras.Model, preprocessor, sentences) -> float:

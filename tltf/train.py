@@ -221,3 +221,26 @@ def fine_tune(model: keras.Model, base: keras.Model, train_data: tf.data.Dataset
                         callbacks=[*callbacks(patience=patience), timer])
     history.history["epoch_seconds"] = timer.seconds
     return history, report
+
+
+def fine_tune_all(model: keras.Model, train_data, val_data, *, epochs: int, peak_lr: float,
+                  weight_decay: float | None = None, batch_size: int = 32, seed: int = 0) -> keras.callbacks.History:
+    """Stage 2 with every layer of ``model`` trainable, for models without BatchNorm to protect.
+
+    ``train_data`` is a dataset of batches (``keras.utils.PyDataset``, ``tf.data``) or an (x, y) pair
+    of arrays cut into ``batch_size`` batches. Adam (AdamW if ``weight_decay``) on a 10 % linear
+    warm-up then cosine decay from ``peak_lr``; the epoch with the best validation accuracy is kept.
+    Changes ``model``'s weights in place.
+    """
+    seed_everything(seed)
+    for layer in model.layers:  # model.trainable = True would not undo a frozen sub-model's layers
+        layer.trainable = True
+    arrays = isinstance(train_data, tuple)
+    steps = epochs * (-(-len(train_data[0]) // batch_size) if arrays else len(train_data))
+    schedule = warmup_cosine(peak_lr, steps, max(1, steps // 10))
+    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay
+                 else keras.optimizers.Adam(schedule))
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.fit(*(train_data if arrays else (train_data,)), validation_data=val_data, epochs=epochs,
+                     batch_size=batch_size if arrays else None, verbose=0,
+                     callbacks=callbacks(patience=epochs, monitor="val_accuracy"))
