@@ -87,6 +87,17 @@ def test_fine_tuning_benchmark_prints_its_json_last(mirror):
         "all_layers"]
 
 
+def test_fine_tuning_seeds_benchmark_reports_both_heads_per_seed(mirror):
+    result = run("tltf.bench", "fine-tuning-seeds")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    for kind in ("plain", "normalized"):
+        fe, ft = summary[f"test_acc_feature_extraction_{kind}"], summary[f"test_acc_fine_tuned_{kind}"]
+        assert len(fe) == len(ft) == len(summary["seeds"])
+        assert all(0.0 <= acc <= 1.0 for acc in fe + ft)
+        assert abs(summary[f"mean_gain_points_{kind}"] - 100 * (sum(ft) - sum(fe)) / len(ft)) <= 0.05 + 1e-9
+
+
 def test_backbones_benchmark_rows(mirror, tmp_path):
     import os
 

@@ -150,45 +150,75 @@ FINE_TUNING_RUNS = {
 }
 
 
+class _Flowers:
+    """What the fine-tuning benchmarks share: the course split, MobileNetV2, its frozen extractor,
+    the datasets, and cached stage-1 features (``views`` per training photo)."""
+
+    def __init__(self, quick: bool, views: int):
+        from tltf import data, models, train
+
+        train.seed_everything(42)
+        self.splits = data.load_flowers(quick=quick, verbose=False)
+        self.backbone = models.get_backbone("mobilenet_v2")
+        self.extractor = models.feature_extractor(self.backbone)
+        self.train_ds = data.make_dataset(self.splits.train, self.backbone.image_size, shuffle=True)
+        self.plain = {name: data.make_dataset(getattr(self.splits, name), self.backbone.image_size)
+                      for name in ("train", "val", "test")}
+        self.features = (train.extract_features(self.extractor, self.plain["train"], augment=data.augmentation(42),
+                                                views=views),
+                         train.extract_features(self.extractor, self.plain["val"]))
+
+    def test_accuracy(self, model) -> float:
+        from tltf import train
+
+        return round(train.accuracy(model, self.plain["test"], self.splits.test.labels), 4)
+
+    def stage_one(self, checkpoint, *, epochs: int, normalize: bool = False, seed: int | None = None) -> float:
+        """Train a new head on the cached features (unit-length features at rate 1e-2 if ``normalize``,
+        else rate 1e-3), reseeding first if ``seed`` is given, and save the best one at ``checkpoint``;
+        returns its test accuracy."""
+        from tltf import models, train
+
+        if seed is not None:
+            train.seed_everything(seed)
+        head = models.make_head(self.backbone.feature_size, len(self.splits.class_names), normalize=normalize)
+        train.train_head(head, *self.features, epochs=epochs, patience=10, checkpoint=checkpoint,
+                         learning_rate=1e-2 if normalize else 1e-3)
+        return self.test_accuracy(models.attach_head(self.extractor, head))
+
+    def stage_two(self, checkpoint, *, epochs: int, seed: int = 42, **options):
+        """A fresh ImageNet backbone under the head at ``checkpoint``, fine-tuned with
+        ``train.fine_tune(**options)``. Returns (model, history, unfreeze report)."""
+        import keras
+
+        from tltf import data, models, train
+
+        train.seed_everything(seed)
+        base = models.load_backbone(self.backbone)
+        model = models.build_classifier(self.backbone, len(self.splits.class_names), base=base,
+                                        head=keras.models.load_model(checkpoint), augment=data.augmentation(42))
+        history, report = train.fine_tune(model, base, self.train_ds, self.plain["val"], epochs=epochs, **options)
+        return model, history, report
+
+
 def fine_tuning(quick: bool = QUICK) -> dict:
     """Flowers, MobileNetV2 at 224 px: stage 1 (a head on cached features, checkpointed), then
     each of ``FINE_TUNING_RUNS`` from that same checkpoint with a fresh ImageNet base."""
     import tempfile
     from pathlib import Path
 
-    import keras
-
-    from tltf import data, models, train
-
     views, head_epochs, epochs = (2, 20, 1) if quick else (6, 100, 15)
-    train.seed_everything(42)
-    splits = data.load_flowers(quick=quick)
-    backbone = models.get_backbone("mobilenet_v2")
-    extractor = models.feature_extractor(backbone)
-    train_ds = data.make_dataset(splits.train, backbone.image_size, shuffle=True)
-    plain = {name: data.make_dataset(getattr(splits, name), backbone.image_size) for name in ("train", "val", "test")}
-
-    def accuracy(model):
-        return round(train.accuracy(model, plain["test"], splits.test.labels), 4)
-
     progress("stage 1: head on cached features")
     start = time.perf_counter()
+    flowers = _Flowers(quick, views)
     checkpoint = Path(tempfile.mkdtemp()) / "stage1_head.keras"
-    head = models.make_head(backbone.feature_size, len(splits.class_names))
-    train.train_head(head, train.extract_features(extractor, plain["train"], augment=data.augmentation(42), views=views),
-                     train.extract_features(extractor, plain["val"]), epochs=head_epochs, patience=10,
-                     checkpoint=checkpoint)
-    results = {"test_acc_feature_extraction": accuracy(models.attach_head(extractor, head)),
+    results = {"test_acc_feature_extraction": flowers.stage_one(checkpoint, epochs=head_epochs),
                "seconds_feature_extraction": round(time.perf_counter() - start, 1)}
     for name, options in FINE_TUNING_RUNS.items():
         progress(f"fine-tuning: {name} {options}")
-        train.seed_everything(42)
-        base = models.load_backbone(backbone)
-        model = models.build_classifier(backbone, len(splits.class_names), base=base,
-                                        head=keras.models.load_model(checkpoint), augment=data.augmentation(42))
         start = time.perf_counter()
-        history, report = train.fine_tune(model, base, train_ds, plain["val"], epochs=epochs, **options)
-        results[f"test_acc_{name}"] = accuracy(model)
+        model, history, report = flowers.stage_two(checkpoint, epochs=epochs, **options)
+        results[f"test_acc_{name}"] = flowers.test_accuracy(model)
         results[f"best_val_acc_{name}"] = round(max(history.history["val_accuracy"]), 4)
         results[f"epochs_{name}"] = len(history.history["loss"])
         results[f"trainable_params_{name}"] = report.trainable_params
@@ -196,8 +226,37 @@ def fine_tuning(quick: bool = QUICK) -> dict:
         if name == "fine_tuned":
             results["seconds_fine_tuning"] = results.pop("seconds_fine_tuned")
             results["epoch_s_fine_tuning"] = round(statistics.median(history.history["epoch_seconds"]), 1)
+    splits = flowers.splits
     return {**results, "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
             "quick": quick, "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def fine_tuning_seeds(quick: bool = QUICK) -> dict:
+    """How much of one fine-tuning result is the stage-1 head's random start: the recipe of
+    ``fine_tuning`` from heads started with several seeds, for the plain head (notebooks 01-02) and
+    the unit-length head (notebook 04). Same split, same cached features, same stage 2."""
+    import tempfile
+    from pathlib import Path
+
+    views, head_epochs, epochs, seeds = (2, 20, 1, (0,)) if quick else (6, 100, 15, (0, 1, 2))
+    start = time.perf_counter()
+    flowers = _Flowers(quick, views)
+    results: dict = {"seeds": list(seeds)}
+    for kind, normalize in (("plain", False), ("normalized", True)):
+        fe, ft, val = [], [], []
+        for seed in seeds:
+            progress(f"{kind} head, seed {seed}")
+            checkpoint = Path(tempfile.mkdtemp()) / "stage1_head.keras"
+            fe.append(flowers.stage_one(checkpoint, epochs=head_epochs, normalize=normalize, seed=seed))
+            model, history, _ = flowers.stage_two(checkpoint, epochs=epochs, seed=seed)
+            ft.append(flowers.test_accuracy(model))
+            val.append(round(max(history.history["val_accuracy"]), 4))
+        results[f"test_acc_feature_extraction_{kind}"] = fe
+        results[f"test_acc_fine_tuned_{kind}"] = ft
+        results[f"best_val_acc_fine_tuned_{kind}"] = val
+        results[f"mean_gain_points_{kind}"] = round(100 * (statistics.mean(ft) - statistics.mean(fe)), 1)
+    return {**results, "quick": quick, "seconds": round(time.perf_counter() - start, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
 def compare_backbones(splits, candidates: dict[str, str], *, views: int = 6, head_epochs: int = 100) -> list[dict]:
@@ -408,7 +467,8 @@ def audio_transfer(quick: bool = QUICK) -> dict:
     return results
 
 
-BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning, "backbones": backbones,
+BENCHMARKS = {"feature-extraction": feature_extraction, "fine-tuning": fine_tuning,
+              "fine-tuning-seeds": fine_tuning_seeds, "backbones": backbones,
               "learning-curves": learning_curves, "text": text_transfer, "audio": audio_transfer}
 
 
