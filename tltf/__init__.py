@@ -3,8 +3,8 @@
 Modules, one concern each: ``assets`` (registry, mirror, verified downloads), ``data`` (datasets,
 splits, pipelines), ``models`` (backbone registry, classifier builder), ``train`` (seeding, feature
 caching, callbacks), ``text`` (sentence encoder, GloVe, padded batches), ``audio`` (YAMNet front
-end and network), ``plots``, ``bench``
-(``python -m tltf.bench``) and ``cli`` (``python -m tltf``).
+end and network), ``plots``, ``stats`` (95 % intervals), ``record`` (what a notebook measured),
+``bench`` (``python -m tltf.bench``: runs a notebook, keeps its record) and ``cli`` (``python -m tltf``).
 Import the submodules you need; this top level stays light (no TensorFlow import).
 """
 

@@ -1,0 +1,46 @@
+"""Notebook 03's backbone table: parameters, size, CPU speed and accuracy of several backbones."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from tltf import data, hub, models, stats, train
+
+
+def compare_backbones(splits: data.Splits, candidates: dict[str, str], *, views: int = 6,
+                      head_epochs: int = 100) -> list[dict]:
+    """One row per backbone: ``name``, ``params``, ``size_mb`` (the frozen extractor saved as
+    ``.keras``), ``images_per_s`` (CPU, batches of 32 decoded test images through the frozen
+    extractor, after a warm-up pass) and ``test_acc`` (the cached-features recipe of notebook 01 on
+    the course split, as ``tltf.stats.single``: the accuracy and its Wilson interval).
+
+    ``candidates`` maps a row name to a ``tltf.models`` backbone name or a hub handle / module folder.
+    Prints one line per backbone as it starts.
+    """
+    rows = []
+    for name, source in candidates.items():
+        print(f"backbone: {name}", flush=True)
+        if str(source) in models.BACKBONES:
+            spec = models.get_backbone(source)
+            extractor, image_size = models.feature_extractor(spec), spec.image_size
+        else:
+            extractor, image_size = hub.feature_extractor(source), (224, 224)
+        train.seed_everything(42)  # after building: Keras draws random initial weights before loading ImageNet's
+        plain = {split: data.make_dataset(getattr(splits, split), image_size) for split in ("train", "val", "test")}
+        test_x, _ = train.extract_features(extractor, plain["test"])  # also the warm-up pass
+        start = time.perf_counter()
+        for images, _ in plain["test"]:
+            extractor.predict_on_batch(images)
+        images_per_s = len(splits.test) / (time.perf_counter() - start)
+        head = models.make_head(extractor.output_shape[-1], len(splits.class_names))
+        train.train_head(head, train.extract_features(extractor, plain["train"], augment=data.augmentation(42),
+                                                      views=views),
+                         train.extract_features(extractor, plain["val"]), epochs=head_epochs, patience=10)
+        path = Path(tempfile.mkdtemp()) / "extractor.keras"
+        extractor.save(path)
+        correct = head.predict(test_x, verbose=0).argmax(axis=1) == splits.test.labels
+        rows.append({"name": name, "params": extractor.count_params(), "size_mb": round(path.stat().st_size / 1e6, 1),
+                     "images_per_s": round(images_per_s, 1), "test_acc": stats.single(correct)})
+    return rows

@@ -1,0 +1,38 @@
+"""The benchmark runner on the fastest notebook (quick mode), and README tables == records.
+
+Notebook 00 is run here, through ``python -m tltf.bench basics``, instead of by nbval (see
+conftest.py): the runner fails on the first failing cell, so its asserts are tested all the same.
+"""
+
+import json
+import subprocess
+import sys
+
+from tltf import bench
+
+
+def test_runner_executes_the_notebook_and_prints_its_record_last(mirror):
+    result = subprocess.run([sys.executable, "-m", "tltf.bench", "basics", "--quick"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["benchmark"] == "basics" and record["mode"] == "quick"
+    assert len(record["commit"]) >= 7 and record["machine"].split()[1:3] == ["CPU", "cores"]
+    assert record["folds"] == 5 and len(record["knn_pretrained_values"]) == 5
+    low, high = record["knn_pretrained_ci95"]
+    assert low <= record["knn_pretrained_mean"] <= high and record["knn_gain_points_ci95"][0] > 0
+    assert record["peak_rss_mb"] > 100 and record["wall_s"] > 0
+
+
+def test_readme_tables_are_rendered_from_the_records():
+    current = bench.README.read_text(encoding="utf-8")
+    assert bench.readme(current) == current, "README tables differ from benchmarks/*.json: run `python -m tltf.bench readme`"
+    for name in bench.BENCHMARKS:
+        if bench.load(name) is not None:
+            assert f"<!-- bench:{name} -->" in current, f"benchmarks/{name}.json is not shown in the README"
+
+
+def test_a_table_cell_shows_the_interval_and_missing_keys_plainly():
+    result = {"acc_mean": 0.871, "acc_ci95": [0.86, 0.882], "n": 1500, "s": 0.3412, "seeds": [0, 1, 2]}
+    assert bench.cell(result, "acc", 3) == "0.871 (0.860 to 0.882)"
+    assert bench.cell(result, "n", 0) == "1,500" and bench.cell(result, "s", 2) == "0.34"
+    assert bench.cell(result, "seeds", 0) == "0, 1, 2" and bench.cell(result, "gone", 3) == "not recorded"

@@ -1,0 +1,87 @@
+"""95 % intervals for accuracies, from scipy.stats: over folds or seeds, for one split, and paired.
+
+Every headline number of the course is a mean with an interval. ``summary`` is what a notebook
+records: ``{"mean": m, "ci95": [low, high], "values": [...]}``. A difference whose interval covers
+zero is "not distinguishable here" (``verdict``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+
+
+def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, tuple[float, float] | None]:
+    """Mean of ``values`` (one number per fold or seed) and its Student-t interval.
+
+    The interval is ``None`` for a single value (nothing to estimate the spread from) and
+    ``(mean, mean)`` when all values are equal.
+    """
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, None
+    sem = float(stats.sem(values))
+    if sem == 0:
+        return mean, (mean, mean)
+    low, high = stats.t.interval(confidence, df=len(values) - 1, loc=mean, scale=sem)
+    return mean, (float(low), float(high))
+
+
+def wilson(correct: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of an accuracy ``correct / n`` measured once, on one split of ``n`` items."""
+    interval = stats.binomtest(int(correct), int(n)).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def paired_bootstrap(correct_a, correct_b, *, confidence: float = CONFIDENCE, seed: int = 0,
+                     resamples: int = 2000) -> tuple[float, tuple[float, float]]:
+    """Accuracy of A minus accuracy of B on the same test items (boolean arrays, one entry per item),
+    with a paired bootstrap interval (``scipy.stats.bootstrap``, BCa, items resampled together)."""
+    a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
+    difference = a - b
+    if np.all(difference == difference[0]):
+        return float(difference[0]), (float(difference[0]), float(difference[0]))
+    result = stats.bootstrap((difference,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                             random_state=np.random.default_rng(seed))
+    return float(difference.mean()), (float(result.confidence_interval.low), float(result.confidence_interval.high))
+
+
+def summary(values, *, digits: int = 4) -> dict:
+    """``{"mean", "ci95", "values"}`` of per-fold or per-seed numbers, rounded; ``ci95`` is None for one value."""
+    mean, ci = mean_ci(values)
+    return {"mean": round(mean, digits), "ci95": None if ci is None else [round(c, digits) for c in ci],
+            "values": [round(float(v), digits) for v in values]}
+
+
+def single(correct, *, digits: int = 4) -> dict:
+    """``{"mean", "ci95"}`` of one accuracy on one split: ``correct`` is a boolean array per item, Wilson interval."""
+    correct = np.asarray(correct, dtype=bool)
+    return {"mean": round(float(correct.mean()), digits),
+            "ci95": [round(c, digits) for c in wilson(correct.sum(), len(correct))]}
+
+
+def paired(a, b, *, digits: int = 4) -> dict:
+    """Per-fold or per-seed values of A minus B (same folds or seeds), as ``summary`` does."""
+    return summary(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), digits=digits)
+
+
+def verdict(ci95) -> str:
+    """Plain words for a difference's interval: "not distinguishable here" when it covers zero."""
+    if ci95 is None:
+        return "one value: no interval"
+    low, high = ci95
+    if low <= 0 <= high:
+        return "not distinguishable here"
+    return "higher" if low > 0 else "lower"
+
+
+def format_interval(value: dict, *, scale: float = 1.0, digits: int = 3) -> str:
+    """``0.871 (0.860-0.882)`` for a ``summary`` / ``single`` dict (``scale=100`` for points)."""
+    mean = f"{value['mean'] * scale:.{digits}f}"
+    if not value.get("ci95"):
+        return f"{mean} (one value)"
+    low, high = (c * scale for c in value["ci95"])
+    return f"{mean} ({low:.{digits}f} to {high:.{digits}f})"
