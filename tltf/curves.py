@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from tltf import QUICK, data, models, train
+from tltf import QUICK, data, models, stats, train
 
 #: Labelled training images per class on the curves; None means every training image.
 PER_CLASS = (1, 5, 10, 25, 50, None) if not QUICK else (1, 5, None)
@@ -211,8 +211,9 @@ def run_grid(experiment: Experiment, *, approaches: Sequence[str] = APPROACHES,
 
 
 def summarize(runs: Sequence[Run]) -> list[dict]:
-    """One row per approach and point: mean, standard deviation, min and max test accuracy over
-    seeds, mean training seconds and the trainable parameters; sorted by approach and point."""
+    """One row per approach and point: mean test accuracy over seeds with its 95 % interval
+    (``ci95``, Student t; None for one seed), standard deviation, min and max, mean training seconds
+    and the trainable parameters; in the order the runs came (approach, then point)."""
     groups: dict[tuple[str, int], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.approach, run.per_class), []).append(run)
@@ -220,7 +221,8 @@ def summarize(runs: Sequence[Run]) -> list[dict]:
     for (approach, k), group in groups.items():
         acc = np.array([r.test_acc for r in group])
         rows.append({"approach": approach, "per_class": k, "seeds": len(group),
-                     "mean": round(float(acc.mean()), 4), "std": round(float(acc.std()), 4),
+                     "mean": round(float(acc.mean()), 4), "ci95": stats.summary(acc)["ci95"],
+                     "std": round(float(acc.std()), 4),
                      "min": round(float(acc.min()), 4), "max": round(float(acc.max()), 4),
                      "seconds": round(float(np.mean([r.seconds for r in group])), 1),
                      "trainable_params": group[0].trainable_params})

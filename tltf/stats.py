@@ -63,6 +63,12 @@ def single(correct, *, digits: int = 4) -> dict:
             "ci95": [round(c, digits) for c in wilson(correct.sum(), len(correct))]}
 
 
+def from_accuracy(accuracy: float, n: int, *, digits: int = 4) -> dict:
+    """``single`` for an accuracy already computed on ``n`` items (``accuracy * n`` of them right)."""
+    return {"mean": round(float(accuracy), digits),
+            "ci95": [round(c, digits) for c in wilson(round(accuracy * n), n)]}
+
+
 def paired(a, b, *, digits: int = 4) -> dict:
     """Per-fold or per-seed values of A minus B (same folds or seeds), as ``summary`` does."""
     return summary(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), digits=digits)
