@@ -40,6 +40,46 @@ def flowers(mirror) -> Path:
     return assets.fetch("flower_photos", quiet=True)
 
 
+@pytest.fixture(scope="session")
+def quick_flowers(flowers):
+    """The quick-mode flower splits (20 photos per class), loaded once per run."""
+    from tltf import data
+
+    return data.load_flowers(quick=True, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def quick_sentiment(mirror):
+    """The quick-mode sentiment splits, loaded once per run."""
+    from tltf import data
+
+    return data.load_sentiment(quick=True, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def minilm(mirror):
+    """(preprocessor, encoder) of MiniLM, built once per run; tests must not change its weights."""
+    from tltf import text
+
+    return text.load_minilm()
+
+
+@pytest.fixture(scope="session")
+def yamnet(mirror):
+    """(classifier, backbone, class names) of YAMNet, built once per run; tests must not change its weights."""
+    from tltf import audio
+
+    return audio.load_yamnet(verbose=False)
+
+
+@pytest.fixture(scope="session")
+def mobilenet_module(tmp_path_factory, mirror):
+    """The locally built MobileNetV2 hub module (a SavedModel folder), built once per run."""
+    from tltf import hub
+
+    return hub.build_mobilenet_v2_module(tmp_path_factory.mktemp("hub") / "mobilenet_v2")
+
+
 @pytest.fixture
 def make_tree(tmp_path):
     """Build a class-per-folder tree of generated images: ``make_tree({"cls": n, ...})``.
@@ -65,11 +105,11 @@ def make_tree(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def experiment(mirror):
+def experiment(quick_flowers):
     """A quick-mode learning-curve experiment on the flowers (2 cached views per training photo)."""
-    from tltf import curves, data
+    from tltf import curves
 
-    return curves.Experiment(data.load_flowers(quick=True, verbose=False), views=2)
+    return curves.Experiment(quick_flowers, views=2)
 
 # Notebook 00 is executed by tests/test_bench.py through the benchmark runner (same cells, same asserts):
 # nbval running it too would only repeat it.

@@ -47,9 +47,9 @@ def test_network_has_yamnets_layout():
     assert backbone.get_layer("layer14_pw") is classifier.get_layer("layer14_pw")  # shared layers
 
 
-def test_yamnet_hears_speech_and_pink_noise(mirror):
+def test_yamnet_hears_speech_and_pink_noise(mirror, yamnet):
     folder = mirror / "pretrained" / "yamnet-keras"  # the two test recordings (alsa-utils, GPL-2+)
-    classifier, _, names = audio.load_yamnet(verbose=False)
+    classifier, _, names = yamnet
     for wav, expected in (("Front_Center", "Speech"), ("Noise", "Pink noise")):
         waveform, rate = tf.audio.decode_wav(tf.io.read_file(str(folder / "test_audio" / f"{wav}.wav")))
         assert int(rate) == audio.SAMPLE_RATE
@@ -57,8 +57,8 @@ def test_yamnet_hears_speech_and_pink_noise(mirror):
         assert names[int(scores.argmax())] == expected
 
 
-def test_weights_from_the_tflite_file_equal_the_mirrors_keras_port(mirror):
-    classifier, _, names = audio.load_yamnet(verbose=False)
+def test_weights_from_the_tflite_file_equal_the_mirrors_keras_port(mirror, yamnet):
+    classifier, _, names = yamnet
     reference, _ = audio.yamnet()
     reference.load_weights(mirror / "pretrained" / "yamnet-keras" / "yamnet_audioset.weights.h5")
     for got, want in zip(classifier.get_weights(), reference.get_weights(), strict=True):

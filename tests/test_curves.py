@@ -67,6 +67,9 @@ def test_summarize_and_seconds_to_target():
     runs = [_run("fe", 5, 0, 0.8, [(1, 0.5), (2, 0.75)]), _run("fe", 5, 1, 0.6, [(1, 0.72)]),
             _run("fe", 2, 0, 0.5), _run("scratch", 5, 0, 0.3, [(10, 0.5), (20, 0.6)])]
     rows = {(r["approach"], r["per_class"]): r for r in curves.summarize(runs)}
+    # two seeds: mean 0.7, standard error 0.1, t(0.975, 1 df) = 12.706
+    assert rows["fe", 5].pop("ci95") == pytest.approx([0.7 - 1.2706, 0.7 + 1.2706], abs=1e-4)
+    assert rows["fe", 2]["ci95"] is None  # one seed: no interval
     assert rows["fe", 5] == {"approach": "fe", "per_class": 5, "seeds": 2, "mean": 0.7, "std": 0.1,
                              "min": 0.6, "max": 0.8, "seconds": 1.0, "trainable_params": 10}
     assert rows["fe", 2]["seeds"] == 1

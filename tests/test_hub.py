@@ -15,11 +15,6 @@ def demo(tmp_path_factory):
     return hub.build_demo_module(tmp_path_factory.mktemp("hub") / "demo")
 
 
-@pytest.fixture(scope="module")
-def mobilenet_module(tmp_path_factory, mirror):
-    return hub.build_mobilenet_v2_module(tmp_path_factory.mktemp("hub") / "mobilenet_v2")
-
-
 X = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
 Y = np.random.default_rng(1).normal(size=(32, 1)).astype("float32")
 

@@ -70,9 +70,9 @@ def test_real_imagenet_classifier_recognises_a_daisy(flowers):
     assert top[0][1] == "daisy" and top[0][2] > 0.9
 
 
-def test_pretrained_features_separate_flowers_better_than_random(flowers):
+def test_pretrained_features_separate_flowers_better_than_random(quick_flowers):
     """ImageNet features: nearest-class-mean accuracy on 10 photos per class beats random init."""
-    splits = data.load_flowers(quick=True, verbose=False)
+    splits = quick_flowers
     images = data.make_dataset(splits.train, (224, 224))
     scores = {}
     for weights in ("imagenet", None):

@@ -37,8 +37,8 @@ def test_ex00_knn_accuracy_separates_clusters():
     assert ex00.knn_accuracy(rng.normal(size=(60, 8)), y) < 0.7
 
 
-def test_ex01_another_backbone(flowers):
-    splits = data.load_flowers(quick=True, verbose=False)
+def test_ex01_another_backbone(quick_flowers):
+    splits = quick_flowers
     accuracy, seconds = ex01.backbone_validation_accuracy("mobilenet_025", splits, views=1, epochs=2)
     assert 0 <= accuracy <= 1 and seconds > 0
 
@@ -91,12 +91,9 @@ def test_ex02_gradual_unfreezing_ends_with_the_top_blocks_trainable():
     assert base.get_layer("block_15_expand").trainable and not base.get_layer("block_14_expand").trainable
 
 
-def test_ex03_hub_features_equal_keras_features(flowers, tmp_path):
-    from tltf import hub
-
-    splits = data.load_flowers(quick=True, verbose=False)
-    module = hub.build_mobilenet_v2_module(tmp_path / "module")
-    assert ex03.feature_difference(module, data.make_dataset(splits.test, (224, 224)).take(1)) < 1e-3
+def test_ex03_hub_features_equal_keras_features(quick_flowers, mobilenet_module):
+    splits = quick_flowers
+    assert ex03.feature_difference(mobilenet_module, data.make_dataset(splits.test, (224, 224)).take(1)) < 1e-3
 
 
 def test_ex03_exported_model_reloads_with_the_same_outputs(tmp_path):
@@ -129,18 +126,15 @@ def test_ex04_diminishing_returns():
     assert ex04.diminishing_returns(summary, "fe", threshold=0.001) is None
 
 
-@pytest.fixture(scope="module")
-def sentiment(mirror):
-    return data.load_sentiment(quick=True, verbose=False)
-
-
-def test_ex05_best_ngram_range_scores_each_range_on_validation(sentiment):
+def test_ex05_best_ngram_range_scores_each_range_on_validation(quick_sentiment):
+    sentiment = quick_sentiment
     scores, best = ex05.best_ngram_range(sentiment, ranges=((1, 1), (1, 2)))
     assert set(scores) == {(1, 1), (1, 2)} and best in scores and scores[best] == max(scores.values())
 
 
-def test_ex05_truncation_cost_and_target_sentences_needed(sentiment):
-    preprocessor, encoder = text.load_minilm()
+def test_ex05_truncation_cost_and_target_sentences_needed(quick_sentiment, minilm):
+    sentiment = quick_sentiment
+    preprocessor, encoder = minilm
     features = {name: text.embed(getattr(sentiment, name).texts, preprocessor, encoder) for name in ("train", "val")}
     head = text.frozen_head((features["train"], sentiment.train.labels), (features["val"], sentiment.val.labels))
     cost = ex05.truncation_cost(head, preprocessor, encoder, sentiment.val, lengths=(4, 64))

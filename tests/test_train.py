@@ -50,10 +50,10 @@ def test_views_need_augmentation():
         train.extract_features(models.make_head(16, 2), [], views=3)
 
 
-def test_cached_head_and_end_to_end_model_predict_the_same(flowers):
+def test_cached_head_and_end_to_end_model_predict_the_same(quick_flowers):
     """The lesson's central claim: train on cached features, attach, get the same model."""
     train.seed_everything(1)
-    splits = data.load_flowers(quick=True, verbose=False)
+    splits = quick_flowers
     extractor = models.feature_extractor("mobilenet_v2")
     train_ds = data.make_dataset(splits.train, (224, 224))
     test_ds = data.make_dataset(splits.test, (224, 224))
