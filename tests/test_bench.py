@@ -36,3 +36,4 @@ def test_a_table_cell_shows_the_interval_and_missing_keys_plainly():
     assert bench.cell(result, "acc", 3) == "0.871 (0.860 to 0.882)"
     assert bench.cell(result, "n", 0) == "1,500" and bench.cell(result, "s", 2) == "0.34"
     assert bench.cell(result, "seeds", 0) == "0, 1, 2" and bench.cell(result, "gone", 3) == "not recorded"
+    assert bench.number([0.93667, 0.94], 3) == "0.937, 0.940" and bench.number(3e-6, 3) == "3.0e-06"

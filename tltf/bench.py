@@ -86,7 +86,7 @@ TABLES: dict[str, list[Table]] = {
         ("gain of fine-tuning, paired over seeds, points", "gain_points", 1),
         ("best validation accuracy of the fine-tuned runs, per seed", "best_val_acc_fine_tuned", 3),
         ("seconds per fine-tuning epoch (900 photos through the network)", "epoch_s_fine_tuning", 1),
-        ("learning-rate finder's suggestion", "suggested_lr", 6),
+        ("learning-rate finder's suggestion (the rate at the lowest loss, divided by 10)", "suggested_lr", 3),
     ), Table([(label, (f"test_acc_{slug}", f"minus_recipe_points_{slug}" if "recipe" not in slug else "",
                         f"best_val_acc_{slug}"), (3, 1, 3)) for label, slug in FINE_TUNING_RUNS],
              ("one run each, seed 42", "test accuracy (Wilson)", "minus the recipe, points (paired bootstrap)",
@@ -154,6 +154,7 @@ def run(name: str, *, quick: bool = False, keep: bool | None = None) -> dict:
     if not path.exists():
         raise SystemExit(f"{path} not found: the benchmarks run the notebooks of a repository checkout.")
     notebook = nbformat.read(path, as_version=4)
+    checked_out = commit()  # before running: the code that produced the numbers, whatever changes meanwhile
     executed = REPO / "build" / "bench" / path.name
     executed.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
@@ -178,7 +179,7 @@ def run(name: str, *, quick: bool = False, keep: bool | None = None) -> dict:
         results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     if not results:
         raise SystemExit(f"{path.name} ran but recorded nothing: it must call tltf.record.record(...).")
-    result = {"benchmark": name, "notebook": path.name, "mode": "quick" if quick else "full", "commit": commit(),
+    result = {"benchmark": name, "notebook": path.name, "mode": "quick" if quick else "full", "commit": checked_out,
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": records.machine(),
               "wall_s": round(wall, 1), **results}
     if keep if keep is not None else not quick:
@@ -208,10 +209,19 @@ def cell(result: dict, key: str, digits: int) -> str:
         return ""
     if f"{key}_mean" in result:
         return format_interval({"mean": result[f"{key}_mean"], "ci95": result.get(f"{key}_ci95")}, digits=digits)
-    value = result.get(key, "not recorded")
+    return number(result.get(key, "not recorded"), digits)
+
+
+def number(value, digits: int) -> str:
+    """A number with ``digits`` decimals (tiny ones in e-notation, integers with thousands separators);
+    lists joined by commas; anything else as it is."""
+    if isinstance(value, list):
+        return ", ".join(number(v, digits) for v in value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.{digits}f}"
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.1e}" if 0 < abs(value) < 10 ** -digits else f"{value:,.{digits}f}"
 
 
 def render(name: str, result: dict | None) -> str:
