@@ -174,7 +174,10 @@ def run(name: str, *, quick: bool = False, keep: bool | None = None) -> dict:
         finally:
             nbformat.write(notebook, executed)
             for key, value in saved_env.items():
-                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         wall = time.perf_counter() - start
         results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     if not results:
