@@ -89,10 +89,8 @@ def peak_rss_mb() -> float | None:
 
 
 def cores() -> int:
-    """CPU cores this process may use (its affinity on Linux, else all of the machine's)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """CPU cores this process may use (Python 3.13's ``os.process_cpu_count``, else ``os.cpu_count``)."""
+    return getattr(os, "process_cpu_count", os.cpu_count)() or 1
 
 
 def machine() -> str:
