@@ -23,8 +23,11 @@ course: install
 	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=-1 \
 		--output-dir build $(NOTEBOOKS)
 
-# Unit tests plus every notebook under nbval in quick mode.
+# Style (ruff reads the notebooks too), then unit tests plus every notebook under nbval in quick mode.
+LINTED := tltf tests notebooks conftest.py
 test: install
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
 	$(BIN)/python -m pytest
 
 clean:

@@ -111,6 +111,7 @@ def experiment(quick_flowers):
 
     return curves.Experiment(quick_flowers, views=2)
 
+
 # Notebook 00 is executed by tests/test_bench.py through the benchmark runner (same cells, same asserts):
 # nbval running it too would only repeat it.
 collect_ignore = ["notebooks/00_what_is_transfer_learning.ipynb"]

@@ -47,15 +47,31 @@ def fake_registry(monkeypatch, **entries):
 
 
 def keras_entry(url, sha=None, mirror=None):
-    return dict(kind="keras-file", required=True, description="test weights", file="w.bin",
-                upstream={"url": url, "sha256": sha}, mirror=mirror, license="x", citation="y")
+    return dict(
+        kind="keras-file",
+        required=True,
+        description="test weights",
+        file="w.bin",
+        upstream={"url": url, "sha256": sha},
+        mirror=mirror,
+        license="x",
+        citation="y",
+    )
 
 
 def test_registry_is_complete_and_honest():
     table = assets.registry()
-    for name in ("flower_photos", "mobilenet_v2_notop", "mobilenet_025_notop", "mobilenet_025_top",
-                 "imagenet_class_index", "sentiment_sentences", "glove_6b_50d_top40k", "yamnet_tflite",
-                 "free_spoken_digit"):
+    for name in (
+        "flower_photos",
+        "mobilenet_v2_notop",
+        "mobilenet_025_notop",
+        "mobilenet_025_top",
+        "imagenet_class_index",
+        "sentiment_sentences",
+        "glove_6b_50d_top40k",
+        "yamnet_tflite",
+        "free_spoken_digit",
+    ):
         assert table[name].required and table[name].mirror is not None
     for asset in table.values():
         for meta in (asset.files or {}).values():  # "files" assets: every file has its own hash
@@ -129,8 +145,10 @@ def test_keras_file_downloads_into_keras_cache(server, monkeypatch):
 def test_missing_asset_offline_names_the_variable_and_the_asset(monkeypatch, tmp_path):
     empty = tmp_path / "empty-mirror"
     empty.mkdir()
-    fake_registry(monkeypatch, w=keras_entry(closed_port_url(), "1" * 64,
-                                             mirror={"path": "keras_home/models/w.bin", "sha256": "1" * 64}))
+    fake_registry(
+        monkeypatch,
+        w=keras_entry(closed_port_url(), "1" * 64, mirror={"path": "keras_home/models/w.bin", "sha256": "1" * 64}),
+    )
     monkeypatch.setenv("TLTF_ASSETS", str(empty))
     with pytest.raises(AssetError) as info:
         assets.fetch("w")
@@ -191,10 +209,19 @@ def test_dataset_download_builds_the_subset(server, monkeypatch):
                 tar.addfile(info, io.BytesIO(body))
     (root / "pets.tgz").write_bytes(buffer.getvalue())
     subset = {"per_class": 3, "seed": 1, "exclude": ["dogs/0.jpg"]}
-    fake_registry(monkeypatch, pets=dict(
-        kind="dataset", required=True, description="pets", license="x", citation="y", subset=subset,
-        upstream={"url": f"{url}/pets.tgz", "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()},
-        mirror={"path": "datasets/pets", "manifest": "MANIFEST.sha256", "sha256": "2" * 64}))
+    fake_registry(
+        monkeypatch,
+        pets=dict(
+            kind="dataset",
+            required=True,
+            description="pets",
+            license="x",
+            citation="y",
+            subset=subset,
+            upstream={"url": f"{url}/pets.tgz", "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()},
+            mirror={"path": "datasets/pets", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
+        ),
+    )
     monkeypatch.delenv("TLTF_ASSETS")
     path = assets.fetch("pets", quiet=True)
     files = sorted(p.relative_to(path).as_posix() for p in path.rglob("*.jpg"))
@@ -216,9 +243,16 @@ def test_command_line_verify_prints_one_line_per_asset(mirror):
 def test_files_asset_downloads_each_file_verified(server, monkeypatch):
     url, root = server
     (root / "a.txt").write_bytes(b"alpha")
-    entry = dict(kind="files", required=True, description="t", license="x", citation="y",
-                 upstream={"url": url, "sha256": None}, mirror={"path": "datasets/t"},
-                 files={"a.txt": {"sha256": hashlib.sha256(b"alpha").hexdigest(), "url": f"{url}/a.txt"}})
+    entry = dict(
+        kind="files",
+        required=True,
+        description="t",
+        license="x",
+        citation="y",
+        upstream={"url": url, "sha256": None},
+        mirror={"path": "datasets/t"},
+        files={"a.txt": {"sha256": hashlib.sha256(b"alpha").hexdigest(), "url": f"{url}/a.txt"}},
+    )
     fake_registry(monkeypatch, t=entry)
     monkeypatch.delenv("TLTF_ASSETS")
     path = assets.fetch("t", quiet=True)
@@ -252,12 +286,29 @@ def test_dataset_download_keeps_folders_and_writes_derived_files(server, monkeyp
             info.size = len(rel)
             tar.addfile(info, io.BytesIO(rel.encode()))
     (root / "repo.tgz").write_bytes(buffer.getvalue())
-    fake_registry(monkeypatch, digits=dict(
-        kind="dataset", required=True, description="d", license="x", citation="y",
-        upstream={"url": f"{url}/repo.tgz", "sha256": None, "keep": ["recordings"], "write": {"speakers.csv": "ann\n"}},
-        mirror={"path": "datasets/digits", "manifest": "MANIFEST.sha256", "sha256": "2" * 64}))
+    fake_registry(
+        monkeypatch,
+        digits=dict(
+            kind="dataset",
+            required=True,
+            description="d",
+            license="x",
+            citation="y",
+            upstream={
+                "url": f"{url}/repo.tgz",
+                "sha256": None,
+                "keep": ["recordings"],
+                "write": {"speakers.csv": "ann\n"},
+            },
+            mirror={"path": "datasets/digits", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
+        ),
+    )
     monkeypatch.delenv("TLTF_ASSETS")
     path = assets.fetch("digits", quiet=True)
     assert sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.name != "MANIFEST.sha256") == [
-        "recordings", "recordings/1_ann_0.wav", "recordings/2_ann_0.wav", "speakers.csv"]
+        "recordings",
+        "recordings/1_ann_0.wav",
+        "recordings/2_ann_0.wav",
+        "speakers.csv",
+    ]
     assert (path / "speakers.csv").read_text() == "ann\n" and assets.verify_tree(path) == 3

@@ -25,7 +25,9 @@ def test_runner_executes_the_notebook_and_prints_its_record_last(mirror):
 
 def test_readme_tables_are_rendered_from_the_records():
     current = bench.README.read_text(encoding="utf-8")
-    assert bench.readme(current) == current, "README tables differ from benchmarks/*.json: run `python -m tltf.bench readme`"
+    assert bench.readme(current) == current, (
+        "README tables differ from benchmarks/*.json: run `python -m tltf.bench readme`"
+    )
     for name in bench.BENCHMARKS:
         if bench.load(name) is not None:
             assert f"<!-- bench:{name} -->" in current, f"benchmarks/{name}.json is not shown in the README"

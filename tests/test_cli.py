@@ -36,8 +36,9 @@ def test_fit_refuses_a_corrupt_image_unless_told_to_skip_it(make_tree, tmp_path,
     (root / "a" / "img_002.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     refused = run("tltf", "fit", str(root), "--out", str(tmp_path / "m.keras"))
     assert refused.returncode == 2 and "a/img_002.jpg" in refused.stderr and "--skip-bad" in refused.stderr
-    skipped = run("tltf", "fit", str(root), "--skip-bad", "--epochs", "2", "--views", "1",
-                  "--out", str(tmp_path / "m.keras"))
+    skipped = run(
+        "tltf", "fit", str(root), "--skip-bad", "--epochs", "2", "--views", "1", "--out", str(tmp_path / "m.keras")
+    )
     assert skipped.returncode == 0, skipped.stderr
     assert "a/img_002.jpg: cannot be decoded" in skipped.stdout
     assert json.loads(skipped.stdout.strip().splitlines()[-1])["skipped_files"] == 1
@@ -46,8 +47,22 @@ def test_fit_refuses_a_corrupt_image_unless_told_to_skip_it(make_tree, tmp_path,
 def test_fit_fine_tune_runs_both_stages(make_tree, tmp_path, mirror):
     root = make_tree({"red": 8, "blue": 8})
     out = tmp_path / "tuned.keras"
-    result = run("tltf", "fit", str(root), "--fine-tune", "--unfreeze-blocks", "2", "--fine-tune-epochs", "2",
-                 "--epochs", "10", "--views", "1", "--out", str(out))
+    result = run(
+        "tltf",
+        "fit",
+        str(root),
+        "--fine-tune",
+        "--unfreeze-blocks",
+        "2",
+        "--fine-tune-epochs",
+        "2",
+        "--epochs",
+        "10",
+        "--views",
+        "1",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert 1 <= summary["fine_tune_epochs"] <= 2 and 0 <= summary["test_acc_feature_extraction"] <= 1

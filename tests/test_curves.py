@@ -45,7 +45,8 @@ def test_cached_features_equal_the_frozen_extractor(experiment):
 def test_each_approach_runs_and_fine_tuning_starts_from_imagenet_every_time(experiment):
     imagenet = experiment.top.get_weights()
     first = experiment.fine_tuned(2, seed=0)
-    assert not all(np.array_equal(a, b) for a, b in zip(imagenet, experiment.top.get_weights()))  # it trained
+    trained = experiment.top.get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(imagenet, trained, strict=True))  # it trained
     again = experiment.fine_tuned(2, seed=0)
     assert again.test_acc == first.test_acc
     assert [acc for _, acc in again.val_curve] == [acc for _, acc in first.val_curve]
@@ -64,14 +65,27 @@ def _run(approach, k, seed, acc, curve=()):
 
 
 def test_summarize_and_seconds_to_target():
-    runs = [_run("fe", 5, 0, 0.8, [(1, 0.5), (2, 0.75)]), _run("fe", 5, 1, 0.6, [(1, 0.72)]),
-            _run("fe", 2, 0, 0.5), _run("scratch", 5, 0, 0.3, [(10, 0.5), (20, 0.6)])]
+    runs = [
+        _run("fe", 5, 0, 0.8, [(1, 0.5), (2, 0.75)]),
+        _run("fe", 5, 1, 0.6, [(1, 0.72)]),
+        _run("fe", 2, 0, 0.5),
+        _run("scratch", 5, 0, 0.3, [(10, 0.5), (20, 0.6)]),
+    ]
     rows = {(r["approach"], r["per_class"]): r for r in curves.summarize(runs)}
     # two seeds: mean 0.7, standard error 0.1, t(0.975, 1 df) = 12.706
     assert rows["fe", 5].pop("ci95") == pytest.approx([0.7 - 1.2706, 0.7 + 1.2706], abs=1e-4)
     assert rows["fe", 2]["ci95"] is None  # one seed: no interval
-    assert rows["fe", 5] == {"approach": "fe", "per_class": 5, "seeds": 2, "mean": 0.7, "std": 0.1,
-                             "min": 0.6, "max": 0.8, "seconds": 1.0, "trainable_params": 10}
+    assert rows["fe", 5] == {
+        "approach": "fe",
+        "per_class": 5,
+        "seeds": 2,
+        "mean": 0.7,
+        "std": 0.1,
+        "min": 0.6,
+        "max": 0.8,
+        "seconds": 1.0,
+        "trainable_params": 10,
+    }
     assert rows["fe", 2]["seeds"] == 1
     # fe reaches 0.7 after 2 s (seed 0) and 1 s (seed 1), plus 3 s of caching; scratch never does.
     assert curves.seconds_to_target(runs, 0.7, {"fe": 3.0}) == {"fe": 4.5, "scratch": None}
@@ -80,4 +94,8 @@ def test_summarize_and_seconds_to_target():
 
 def test_cost_in_core_hours_and_dollars():
     assert curves.cost(3600, cores=2, core_hour_usd=0.05, gpu_hour_usd=1.0) == {
-        "cpu_core_hours": 2.0, "cpu_usd": 0.1, "gpu_hours": 1.0, "gpu_usd_same_time": 1.0}
+        "cpu_core_hours": 2.0,
+        "cpu_usd": 0.1,
+        "gpu_hours": 1.0,
+        "gpu_usd_same_time": 1.0,
+    }

@@ -13,7 +13,8 @@ def test_scan_reads_classes_in_sorted_order(make_tree):
     folder = data.scan_images(root, verbose=False)
     assert folder.class_names == ["a class with spaces", "b_class", "Ünïcode"]  # code-point order
     assert folder.counts() == {"a class with spaces": 3, "b_class": 4, "Ünïcode": 5}
-    assert all(folder.class_names[label] in path for path, label in zip(folder.images.paths, folder.images.labels))
+    images = folder.images
+    assert all(folder.class_names[label] in path for path, label in zip(images.paths, images.labels, strict=True))
 
 
 def test_grayscale_rgba_palette_and_png_images_become_rgb(make_tree):
@@ -25,18 +26,25 @@ def test_grayscale_rgba_palette_and_png_images_become_rgb(make_tree):
     source.save(root / "b" / "png_named_jpg.jpg", format="PNG")
     folder = data.scan_images(root, verbose=False)
     assert len(folder.images) == 8 and folder.skipped == []
-    images, labels = next(iter(data.make_dataset(folder.images, (32, 32), batch_size=8)))
+    images, _labels = next(iter(data.make_dataset(folder.images, (32, 32), batch_size=8)))
     assert images.shape == (8, 32, 32, 3) and images.dtype == "float32"
-    assert 0 <= float(np.min(images)) and float(np.max(images)) <= 255
+    assert float(np.min(images)) >= 0 and float(np.max(images)) <= 255
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage"])
-def test_undecodable_image_is_an_error_naming_the_file(make_tree, damage):
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        ("truncated", "truncated or corrupt JPEG"),
+        ("garbage", "the extension says JPEG but the content is not an image"),
+        ("empty", "empty file"),
+    ],
+)
+def test_undecodable_image_is_an_error_naming_the_file_and_the_reason(make_tree, damage, reason):
     root = make_tree({"a": 3, "b": 3})
     target = root / "b" / "img_001.jpg"
     body = target.read_bytes()
-    target.write_bytes(body[: len(body) // 2] if damage == "truncated" else b"not an image")
-    with pytest.raises(DataError, match=r"1 image file\(s\).*b/img_001.jpg \(cannot be decoded.*--skip-bad"):
+    target.write_bytes({"truncated": body[: len(body) // 2], "garbage": b"not an image", "empty": b""}[damage])
+    with pytest.raises(DataError, match=rf"1 image file\(s\).*b/img_001.jpg \(cannot be decoded: {reason}.*--skip-bad"):
         data.scan_images(root, verbose=False)
 
 
@@ -57,8 +65,11 @@ def test_non_image_files_are_reported_not_silently_dropped(make_tree):
     folder = data.scan_images(root, verbose=False)
     assert len(folder.images) == 6
     text = data.report(folder)
-    for expected in ("a/notes.txt: not an image file (.txt)", "b/LICENSE: not an image file (no extension)",
-                     "stray.jpg: image outside any class folder"):
+    for expected in (
+        "a/notes.txt: not an image file (.txt)",
+        "b/LICENSE: not an image file (no extension)",
+        "stray.jpg: image outside any class folder",
+    ):
         assert expected in text
 
 

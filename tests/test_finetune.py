@@ -36,7 +36,8 @@ def test_unfreeze_last_blocks_selects_exactly_those_layers(mobilenet):
     total = models.count_params(mobilenet.weights)
     assert report.trainable_params + report.frozen_params == total
     assert report.trainable_params == models.count_params(
-        [w for layer in mobilenet.layers[start:] if not batchnorm(layer) for w in layer.weights])
+        [w for layer in mobilenet.layers[start:] if not batchnorm(layer) for w in layer.weights]
+    )
 
 
 @pytest.mark.parametrize("option, expected_start", [({"layers": 10}, 145), ({"fraction": 0.5}, 155 - 78)])
@@ -44,15 +45,19 @@ def test_unfreeze_by_layers_or_fraction(mobilenet, option, expected_start):
     models.unfreeze(mobilenet, **option)
     trainable = [i for i, layer in enumerate(mobilenet.layers) if layer.trainable]
     assert min(trainable) >= expected_start
-    assert all(mobilenet.layers[i].trainable or batchnorm(mobilenet.layers[i]) or not mobilenet.layers[i].weights
-               for i in range(expected_start, len(mobilenet.layers)))
+    assert all(
+        mobilenet.layers[i].trainable or batchnorm(mobilenet.layers[i]) or not mobilenet.layers[i].weights
+        for i in range(expected_start, len(mobilenet.layers))
+    )
 
 
 def test_unfreeze_works_on_another_family():
     resnet = models.load_backbone("resnet50", weights=None)
     report = models.unfreeze(resnet, blocks=1)
     assert report.trainable_layers[0] == "conv5_block3_1_conv"
-    assert all(not layer.trainable for layer in resnet.layers if layer.weights and not layer.name.startswith("conv5_block3"))
+    assert all(
+        not layer.trainable for layer in resnet.layers if layer.weights and not layer.name.startswith("conv5_block3")
+    )
     assert all(not layer.trainable for layer in resnet.layers if batchnorm(layer))
     assert models.unfreeze(resnet, blocks=1, train_batchnorm=True).batchnorm_frozen == 0
 
@@ -81,12 +86,14 @@ def test_unfrozen_base_keeps_batchnorm_in_inference_mode_unless_told(mobilenet):
 def test_discriminative_rates_scale_each_layers_step():
     early, late = keras.layers.Dense(8, name="early"), keras.layers.Dense(3, name="late")
     model = keras.Sequential([keras.Input((5,)), early, late])
-    model.compile(optimizer=train.DiscriminativeAdam(1e-2, multipliers=[(early.trainable_weights, 0.1)]),
-                  loss="sparse_categorical_crossentropy")
+    model.compile(
+        optimizer=train.DiscriminativeAdam(1e-2, multipliers=[(early.trainable_weights, 0.1)]),
+        loss="sparse_categorical_crossentropy",
+    )
     before = [w.numpy() for w in model.trainable_weights]
     x = np.random.default_rng(0).normal(size=(16, 5)).astype("float32")
     model.train_on_batch(x, np.arange(16) % 3)
-    steps = [np.abs(w.numpy() - b).mean() for w, b in zip(model.trainable_weights, before)]
+    steps = [np.abs(w.numpy() - b).mean() for w, b in zip(model.trainable_weights, before, strict=True)]
     # Adam's first step moves every weight by about the learning rate (times the factor).
     np.testing.assert_allclose(steps[0], 1e-3, rtol=0.05)  # early kernel
     np.testing.assert_allclose(steps[2], 1e-2, rtol=0.05)  # late kernel
@@ -122,4 +129,4 @@ def test_lr_finder_suggests_a_rate_inside_its_range_and_restores_weights():
     assert 1e-5 <= result.suggestion <= 100.0
     assert len(result.lrs) < 200  # the loss blew up at high rates and the test stopped
     assert min(result.losses) < result.losses[0]
-    assert all(np.array_equal(w.numpy(), b) for w, b in zip(model.weights, before))
+    assert all(np.array_equal(w.numpy(), b) for w, b in zip(model.weights, before, strict=True))

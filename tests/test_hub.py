@@ -34,7 +34,7 @@ def test_fine_tuning_updates_the_module_and_freezing_does_not(demo):
         model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
         before = [w.numpy().copy() for w in layer.weights]
         model.fit(X, Y, epochs=2, verbose=0)
-        moved = [not np.array_equal(w.numpy(), b) for w, b in zip(layer.weights, before)]
+        moved = [not np.array_equal(w.numpy(), b) for w, b in zip(layer.weights, before, strict=True)]
         assert moved == ([True, True, False] if trainable else [False, False, False])  # w, b, scale
         assert len(layer.trainable_weights) == (2 if trainable else 0) and len(layer.weights) == 3
 
@@ -67,8 +67,9 @@ def test_built_module_is_labelled_and_matches_keras_mobilenet_v2(mobilenet_modul
     layer = hub.HubLayer(mobilenet_module)
     assert "locally built" in capsys.readouterr().out
     images = np.random.default_rng(0).uniform(0, 1, (4, 224, 224, 3)).astype("float32")
-    base = keras.applications.MobileNetV2(include_top=False, weights="imagenet", input_shape=(224, 224, 3),
-                                          pooling="avg")
+    base = keras.applications.MobileNetV2(
+        include_top=False, weights="imagenet", input_shape=(224, 224, 3), pooling="avg"
+    )
     features = np.asarray(layer(images))
     assert features.shape == (4, 1280)
     np.testing.assert_allclose(features, np.asarray(base(images * 2 - 1)), atol=1e-4)

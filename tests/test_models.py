@@ -8,9 +8,14 @@ import pytest
 
 from tltf import data, models
 
-PREPROCESS_MODULES = {"mobilenet_v2": "mobilenet_v2", "mobilenet_025": "mobilenet",
-                      "efficientnet_b0": "efficientnet", "resnet50": "resnet50", "vgg16": "vgg16",
-                      "inception_v3": "inception_v3"}
+PREPROCESS_MODULES = {
+    "mobilenet_v2": "mobilenet_v2",
+    "mobilenet_025": "mobilenet",
+    "efficientnet_b0": "efficientnet",
+    "resnet50": "resnet50",
+    "vgg16": "vgg16",
+    "inception_v3": "inception_v3",
+}
 
 
 def test_registry_has_the_course_backbones():
@@ -48,8 +53,9 @@ def test_extractor_is_frozen_and_in_inference_mode():
 
 
 def test_classifier_trains_only_its_head_and_survives_saving(tmp_path):
-    model = models.build_classifier("resnet50", 3, base=models.load_backbone("resnet50", weights=None),
-                                    augment=data.augmentation(seed=0))
+    model = models.build_classifier(
+        "resnet50", 3, base=models.load_backbone("resnet50", weights=None), augment=data.augmentation(seed=0)
+    )
     head = model.get_layer("head")
     assert {id(w) for w in model.trainable_weights} == {id(w) for w in head.trainable_weights}
     images = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype("float32")

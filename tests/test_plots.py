@@ -4,22 +4,27 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
+import numpy as np
+from sklearn.metrics import confusion_matrix
 
-from tltf import plots  # noqa: E402
+from tltf import plots
 
 
 def test_history_marks_where_each_stage_starts():
-    stages = {"feature extraction": {"loss": [1.0, 0.8, 0.7], "val_loss": [1.1, 0.9, 0.8],
-                                     "accuracy": [0.5, 0.6, 0.7], "val_accuracy": [0.5, 0.6, 0.6]},
-              "fine-tuning": {"loss": [0.5, 0.4], "val_loss": [0.6, 0.5],
-                              "accuracy": [0.8, 0.9], "val_accuracy": [0.7, 0.8]}}
+    stages = {
+        "feature extraction": {
+            "loss": [1.0, 0.8, 0.7],
+            "val_loss": [1.1, 0.9, 0.8],
+            "accuracy": [0.5, 0.6, 0.7],
+            "val_accuracy": [0.5, 0.6, 0.6],
+        },
+        "fine-tuning": {"loss": [0.5, 0.4], "val_loss": [0.6, 0.5], "accuracy": [0.8, 0.9], "val_accuracy": [0.7, 0.8]},
+    }
     fig = plots.plot_history(stages)
     loss_axes = fig.axes[0]
     vertical = [line for line in loss_axes.lines if len(set(line.get_xdata())) == 1]
     assert [line.get_xdata()[0] for line in vertical] == [3.5]
-    second_stage = [line for line in loss_axes.lines if line.get_label() == "fine-tuning: train"][0]
+    second_stage = next(line for line in loss_axes.lines if line.get_label() == "fine-tuning: train")
     assert list(second_stage.get_xdata()) == [4, 5]
 
 
@@ -39,8 +44,10 @@ def test_prediction_grid_marks_errors_in_red():
 
 
 def test_learning_curves_plot_mean_per_approach_sorted_by_point():
-    summary = [{"approach": "fe", "per_class": k, "mean": m, "min": m - 0.1, "max": m + 0.1}
-               for k, m in ((10, 0.7), (1, 0.4), (5, 0.6))]
+    summary = [
+        {"approach": "fe", "per_class": k, "mean": m, "min": m - 0.1, "max": m + 0.1}
+        for k, m in ((10, 0.7), (1, 0.4), (5, 0.6))
+    ]
     summary.append({"approach": "scratch", "per_class": 10, "mean": 0.3, "min": 0.2, "max": 0.4})
     ax = plots.plot_learning_curves(summary, chance=0.2).axes[0]
     fe = next(line for line in ax.lines if line.get_label() == "fe")

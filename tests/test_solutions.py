@@ -4,13 +4,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06  # noqa: E402
+import itertools
 
-from tltf import assets, curves, data, models, text  # noqa: E402
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06
+
+from tltf import assets, curves, data, models, text
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -18,10 +19,11 @@ def test_ex00_top5_names_a_daisy(flowers):
 
     for name in ("mobilenet_025_top", "imagenet_class_index"):
         assets.fetch(name, quiet=True)
-    guesses = ex00.top5(keras.applications.MobileNet(alpha=0.25, weights="imagenet"),
-                        flowers / "daisy" / "10437754174_22ec990b77_m.jpg")
+    guesses = ex00.top5(
+        keras.applications.MobileNet(alpha=0.25, weights="imagenet"), flowers / "daisy" / "10437754174_22ec990b77_m.jpg"
+    )
     assert len(guesses) == 5 and guesses[0][0] == "daisy"
-    assert all(a[1] >= b[1] for a, b in zip(guesses, guesses[1:]))
+    assert all(a[1] >= b[1] for a, b in itertools.pairwise(guesses))
 
 
 def test_ex00_inner_layer_and_small_backbone_features(flowers):
@@ -61,8 +63,9 @@ def small_mobilenet():
     import keras
 
     keras.utils.set_random_seed(0)
-    return keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None,
-                                          pooling="avg")
+    return keras.applications.MobileNetV2(
+        input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None, pooling="avg"
+    )
 
 
 def test_ex02_weight_change_is_zero_for_frozen_blocks_and_seen_where_weights_moved():
@@ -71,7 +74,7 @@ def test_ex02_weight_change_is_zero_for_frozen_blocks_and_seen_where_weights_mov
     kernel = after.get_layer("block_16_project").kernel
     kernel.assign(kernel * 1.5)
     change = ex02.weight_change_by_block(before, after)
-    assert list(change)[0] == "expanded_conv" and list(change)[-1] == "block_16"
+    assert next(iter(change)) == "expanded_conv" and list(change)[-1] == "block_16"
     assert change["block_15"] == 0 and 0 < change["block_16"] < 0.5
 
 
@@ -84,8 +87,9 @@ def test_ex02_gradual_unfreezing_ends_with_the_top_blocks_trainable():
     inputs = keras.Input((96, 96, 3))
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(base(inputs)))
     rng = np.random.default_rng(0)
-    images = tf.data.Dataset.from_tensor_slices((rng.uniform(-1, 1, (8, 96, 96, 3)).astype("float32"),
-                                                 np.arange(8) % 2)).batch(4)
+    images = tf.data.Dataset.from_tensor_slices(
+        (rng.uniform(-1, 1, (8, 96, 96, 3)).astype("float32"), np.arange(8) % 2)
+    ).batch(4)
     accuracies = ex02.gradual_unfreeze(model, base, images, images, max_blocks=2)
     assert len(accuracies) == 2 and all(0 <= a <= 1 for a in accuracies)
     assert base.get_layer("block_15_expand").trainable and not base.get_layer("block_14_expand").trainable

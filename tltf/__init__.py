@@ -1,10 +1,11 @@
 """tltf: the helper package of a transfer-learning course in Keras 3 / TensorFlow.
 
-Modules, one concern each: ``assets`` (registry, mirror, verified downloads), ``data`` (datasets,
-splits, pipelines), ``models`` (backbone registry, classifier builder), ``train`` (seeding, feature
-caching, callbacks), ``text`` (sentence encoder, GloVe, padded batches), ``audio`` (YAMNet front
-end and network), ``plots``, ``stats`` (95 % intervals), ``record`` (what a notebook measured),
-``bench`` (``python -m tltf.bench``: runs a notebook, keeps its record) and ``cli`` (``python -m tltf``).
+Modules, one concern each: ``assets`` (registry, mirror, cache), ``checksums`` (hashes, manifests,
+pooch downloads), ``data`` (datasets, splits, pipelines), ``models`` (backbone registry, classifier
+builder), ``train`` (seeding, feature caching, callbacks), ``text`` (sentence encoder, GloVe,
+padded batches), ``audio`` (YAMNet front end and network), ``plots``, ``stats`` (95 % intervals),
+``record`` (what a notebook measured), ``bench`` (``python -m tltf.bench``: runs a notebook, keeps
+its record) and ``cli`` (``python -m tltf``).
 Import the submodules you need; this top level stays light (no TensorFlow import).
 """
 

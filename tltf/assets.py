@@ -17,7 +17,6 @@ Command line: ``python -m tltf.assets fetch [NAME ...]``, ``verify [NAME ...]``,
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -25,23 +24,15 @@ import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tltf.checksums import AssetError, download, file_hash, staged, verify_tree, write_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = REPO / "data" / "assets.json"
 MIRROR_ENV = "TLTF_ASSETS"
 CACHE_ENV = "TLTF_CACHE"
-
-
-class AssetError(RuntimeError):
-    """An asset is missing, cannot be downloaded, or fails its checksum."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +77,10 @@ def mirror_dir() -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise AssetError(f"{MIRROR_ENV}={value} is not a folder. Point it at a copy of the course's "
-                         "asset mirror, or unset it to download from upstream.")
+        raise AssetError(
+            f"{MIRROR_ENV}={value} is not a folder. Point it at a copy of the course's "
+            "asset mirror, or unset it to download from upstream."
+        )
     return path
 
 
@@ -106,10 +99,14 @@ def keras_models_dir() -> Path:
     return base / "models"
 
 
-def file_hash(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's bytes."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, algorithm).hexdigest()
+def local_path(asset: Asset) -> Path:
+    """Where an asset's local (cached or downloaded) copy lives: Keras's models folder for a Keras
+    file, ``cache_dir()/datasets/NAME`` for a dataset, ``cache_dir()/<mirror path>`` for files."""
+    if asset.kind == "keras-file":
+        return keras_models_dir() / asset.file
+    if asset.kind == "dataset":
+        return cache_dir() / "datasets" / asset.name
+    return cache_dir() / asset.mirror["path"]
 
 
 def identify(asset: Asset, path: Path) -> str | None:
@@ -122,47 +119,6 @@ def identify(asset: Asset, path: Path) -> str | None:
     if asset.mirror and sha == asset.mirror["sha256"]:
         return "mirror rebuild" if "REBUILT" in asset.mirror.get("note", "") else "official bytes"
     return None
-
-
-@contextmanager
-def _staged(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it onto ``dest`` only if the block succeeds."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, part = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        yield Path(part)
-        os.replace(part, dest)
-    finally:
-        if os.path.exists(part):
-            os.unlink(part)
-
-
-def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None = None) -> str:
-    """Download ``url`` to ``dest`` with a progress bar; returns the sha256 received.
-
-    The bytes go to a temporary file beside ``dest`` and are moved into place only when the
-    checksums given match, so ``dest`` is never left half-written. Raises AssetError on a
-    network failure or a checksum mismatch.
-    """
-    digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
-    try:
-        with _staged(dest) as part, open(part, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    for digest in digests.values():
-                        digest.update(chunk)
-                    bar.update(len(chunk))
-            got = {name: d.hexdigest() for name, d in digests.items()}
-            for name, expected in (("sha256", sha256), ("md5", md5)):
-                if expected and got[name] != expected:
-                    raise AssetError(f"Checksum mismatch for {url}: expected {name} {expected}, got "
-                                     f"{got[name]}. The download was discarded; try again, or use a mirror.")
-    except (urllib.error.URLError, OSError) as err:
-        raise AssetError(f"Download of {url} failed ({err}).") from err
-    return got["sha256"]
 
 
 def _unavailable(asset: Asset, looked: list[str], err: AssetError) -> AssetError:
@@ -194,14 +150,16 @@ def _mirror_note(asset: Asset) -> str:
 
 
 def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
-    target = keras_models_dir() / asset.file
+    target = local_path(asset)
     source = _mirror_copy(asset)
     if source is not None:
         if identify(asset, source) is None:
-            raise AssetError(f"{source} fails its checksum (expected sha256 {asset.mirror['sha256']}): "
-                             "the mirror copy is damaged. Restore it from the original mirror.")
+            raise AssetError(
+                f"{source} fails its checksum (expected sha256 {asset.mirror['sha256']}): "
+                "the mirror copy is damaged. Restore it from the original mirror."
+            )
         if not target.exists() or file_hash(target) != asset.mirror["sha256"]:
-            with _staged(target) as part:
+            with staged(target) as part:
                 shutil.copyfile(source, part)
         return target, f"mirror {source}"
     if target.exists():
@@ -212,50 +170,20 @@ def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
             return target, "Keras cache (unverified: no published hash)"
         print(f"{target} matches no recorded hash; downloading it again.", file=sys.stderr)
     try:
-        sha = download(asset.upstream["url"], target, sha256=asset.upstream.get("sha256"),
-                       md5=asset.upstream.get("md5"))
+        sha = download(
+            asset.upstream["url"], target, sha256=asset.upstream.get("sha256"), md5=asset.upstream.get("md5")
+        )
     except AssetError as err:
         raise _unavailable(asset, [_mirror_note(asset), f"Keras cache {target}: not there"], err) from None
-    checked = "verified" if asset.upstream.get("sha256") or asset.upstream.get("md5") else \
-        f"UNVERIFIED: no published hash; received sha256 {sha}"
+    checked = (
+        "verified"
+        if asset.upstream.get("sha256") or asset.upstream.get("md5")
+        else f"UNVERIFIED: no published hash; received sha256 {sha}"
+    )
     return target, f"download {asset.upstream['url']} ({checked})"
 
 
 # --- datasets -------------------------------------------------------------------------------
-
-
-def write_manifest(root: Path, files: list[str], name: str = "MANIFEST.sha256") -> str:
-    """Write ``<sha256>  <relative path>`` lines, sorted by path, into ``root/name``; returns its sha256."""
-    lines = [f"{file_hash(root / rel)}  {rel}\n" for rel in sorted(files)]
-    (root / name).write_text("".join(lines), encoding="utf-8")
-    return file_hash(root / name)
-
-
-def verify_tree(root: Path, manifest: str = "MANIFEST.sha256", expected: str | None = None) -> int:
-    """Check every file under ``root`` against its manifest; returns the number of files checked.
-
-    Raises AssetError naming the problems: a manifest that is missing or differs from ``expected``,
-    and files that are missing, changed, or present but not listed.
-    """
-    listing = root / manifest
-    if not listing.is_file():
-        raise AssetError(f"{root} has no {manifest}, so it cannot be verified.")
-    if expected and file_hash(listing) != expected:
-        raise AssetError(f"{listing} is not the registered manifest (sha256 {expected}).")
-    wanted = {}
-    for line in listing.read_text(encoding="utf-8").splitlines():
-        digest, rel = line.split("  ", 1)
-        wanted[rel] = digest
-    present = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {manifest}
-    problems = [f"missing {rel}" for rel in sorted(wanted.keys() - present)]
-    problems += [f"not in the manifest: {rel}" for rel in sorted(present - wanted.keys())]
-    problems += [f"changed {rel}" for rel in sorted(wanted.keys() & present)
-                 if file_hash(root / rel) != wanted[rel]]
-    if problems:
-        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise AssetError(f"{root} does not match {manifest}: {len(problems)} problem(s): {shown}. "
-                         "Restore the original files, or delete the folder and fetch it again.")
-    return len(wanted)
 
 
 def choose_subset(full_root: Path, subset: dict) -> list[str]:
@@ -274,7 +202,7 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
     if source is not None:
         count = verify_tree(source, asset.mirror["manifest"], asset.mirror["sha256"])
         return source, f"mirror {source} ({count} files verified)"
-    local = cache_dir() / "datasets" / asset.name
+    local = local_path(asset)
     same = "identical to the course mirror"
     if local.is_dir():
         count = verify_tree(local)
@@ -297,8 +225,12 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
     if asset.subset:
         files = choose_subset(full, asset.subset)
     else:  # every file of the folders named in "keep"
-        files = sorted(p.relative_to(full).as_posix() for folder in asset.upstream["keep"]
-                       for p in (full / folder).rglob("*") if p.is_file())
+        files = sorted(
+            p.relative_to(full).as_posix()
+            for folder in asset.upstream["keep"]
+            for p in (full / folder).rglob("*")
+            if p.is_file()
+        )
     staging = Path(tempfile.mkdtemp(dir=local.parent, prefix=f".{asset.name}."))
     for rel in files:
         (staging / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -307,8 +239,11 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
         (staging / rel).write_text(content, encoding="utf-8")
     digest = write_manifest(staging, files + list(asset.upstream.get("write", {})))
     os.replace(staging, local)
-    note = same if digest == asset.mirror["sha256"] else \
-        f"differs from the mirror's manifest: sha256 {digest}; the full set is in {full}"
+    note = (
+        same
+        if digest == asset.mirror["sha256"]
+        else f"differs from the mirror's manifest: sha256 {digest}; the full set is in {full}"
+    )
     checked = "verified" if asset.upstream["sha256"] else "UNVERIFIED: no published hash"
     return local, f"download {asset.upstream['url']} ({checked}), {len(files)} files ({note})"
 
@@ -342,9 +277,9 @@ def _derive_top_rows(asset: Asset, archive: Path, folder: Path) -> None:
             if len(words) == asset.upstream["rows"]:
                 break
     npy, vocab = sorted(asset.files)  # "<name>.npy", "<name>.vocab.txt"
-    with _staged(folder / npy) as part, open(part, "wb") as f:
+    with staged(folder / npy) as part, open(part, "wb") as f:
         np.save(f, np.stack(vectors))
-    with _staged(folder / vocab) as part:
+    with staged(folder / vocab) as part:
         part.write_text("".join(w + "\n" for w in words), encoding="utf-8")
 
 
@@ -352,10 +287,11 @@ def _fetch_files(asset: Asset) -> tuple[Path, str]:
     source = _mirror_copy(asset)
     if source is not None:
         if problems := _files_problems(asset, source):
-            raise AssetError(f"The mirror copy {source} is damaged: {'; '.join(problems)}. "
-                             "Restore it from the original mirror.")
+            raise AssetError(
+                f"The mirror copy {source} is damaged: {'; '.join(problems)}. Restore it from the original mirror."
+            )
         return source, f"mirror {source} ({len(asset.files)} files verified)"
-    local = cache_dir() / asset.mirror["path"]
+    local = local_path(asset)
     if local.is_dir() and not _files_problems(asset, local):
         return local, f"cache {local} ({len(asset.files)} files verified)"
     try:
@@ -369,8 +305,11 @@ def _fetch_files(asset: Asset) -> tuple[Path, str]:
         raise _unavailable(asset, [_mirror_note(asset), f"cache {local}: not there"], err) from None
     _derive_top_rows(asset, archive, local)
     problems = _files_problems(asset, local)
-    note = "identical to the course mirror" if not problems else \
-        f"differs from the course mirror's bytes: {'; '.join(problems)}"
+    note = (
+        "identical to the course mirror"
+        if not problems
+        else f"differs from the course mirror's bytes: {'; '.join(problems)}"
+    )
     return local, f"download {asset.upstream['url']} (UNVERIFIED: no published hash; received sha256 {sha}), {note}"
 
 
@@ -378,11 +317,13 @@ def fetch(name: str, *, quiet: bool = False) -> Path:
     """Make asset ``name`` available locally and return its path.
 
     A dataset's path is its class-per-folder tree; a Keras file's path is inside Keras's models
-    folder; a "files" asset's path is the folder holding its files. Prints one line saying where the asset came from unless ``quiet``. Raises AssetError
-    when the asset is nowhere to be found or fails its checksum.
+    folder; a "files" asset's path is the folder holding its files. Prints one line saying where
+    the asset came from unless ``quiet``. Raises AssetError when the asset is nowhere to be found or fails its checksum.
     """
     asset = get(name)
-    path, source = {"dataset": _fetch_dataset, "keras-file": _fetch_keras_file, "files": _fetch_files}[asset.kind](asset)
+    path, source = {"dataset": _fetch_dataset, "keras-file": _fetch_keras_file, "files": _fetch_files}[asset.kind](
+        asset
+    )
     if not quiet:
         label = ""
         if asset.kind == "keras-file" and identify(asset, path) == "mirror rebuild":
@@ -401,10 +342,7 @@ def verify(name: str) -> tuple[str, str]:
     copies = []
     if (source := _mirror_copy(asset)) is not None:
         copies.append(("mirror", source))
-    if asset.kind == "keras-file":
-        local = keras_models_dir() / asset.file
-    else:
-        local = cache_dir() / ("datasets/" + name if asset.kind == "dataset" else asset.mirror["path"])
+    local = local_path(asset)
     if local.exists():
         copies.append(("cache", local))
     if not copies:
@@ -424,8 +362,7 @@ def verify(name: str) -> tuple[str, str]:
                 statuses.append("ok")
                 continue
             version = identify(asset, path)
-            if version is None and (asset.upstream.get("sha256") or asset.upstream.get("md5")
-                                    or where == "mirror"):
+            if version is None and (asset.upstream.get("sha256") or asset.upstream.get("md5") or where == "mirror"):
                 raise AssetError(f"{path} matches no recorded hash")
             sha = file_hash(path)[:12]
             if version is None:
@@ -450,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     assets = registry()
     if args.command == "list":
         for asset in assets.values():
-            print(f"{asset.name:22} {asset.kind:11} {'required' if asset.required else 'optional'}  "
-                  f"{asset.description}")
+            print(
+                f"{asset.name:22} {asset.kind:11} {'required' if asset.required else 'optional'}  {asset.description}"
+            )
         return 0
     if args.command == "fetch":
         names = args.names or [a.name for a in assets.values() if a.required]

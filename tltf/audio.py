@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from ai_edge_litert import interpreter as litert
 
 from tltf import assets
 
@@ -28,8 +29,21 @@ PATCH_FRAMES, PATCH_HOP = 96, 48
 MIN_SAMPLES = WINDOW + (PATCH_FRAMES - 1) * HOP
 NUM_CLASSES = 521
 #: (filters, stride) of the 13 depthwise-separable blocks after the first 3x3 convolution (32 filters, stride 2).
-BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-          (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+BLOCKS = (
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+)
 
 
 def resample(waveform: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
@@ -88,11 +102,11 @@ def weights_from_tflite(path: str | Path) -> list[np.ndarray]:
     [out, in] layouts to Keras's. The default XNNPACK delegate is left out: it would fold the
     DEQUANTIZE ops whose inputs hold the stored weights.
     """
-    interpreter = tf.lite.Interpreter(
-        model_path=str(path),
-        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter = litert.Interpreter(
+        model_path=str(path), experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     interpreter.allocate_tensors()
-    ops = interpreter._get_ops_details()  # noqa: SLF001  (the only listing of ops and their tensors)
+    ops = interpreter._get_ops_details()  # private (tests/test_private_apis.py): no public op list exists
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
     producer = {out: op for op in ops for out in op["outputs"]}
 
@@ -104,7 +118,7 @@ def weights_from_tflite(path: str | Path) -> list[np.ndarray]:
             return stored.astype("float32")
         shape = [1] * stored.ndim
         shape[quant["quantized_dimension"]] = -1
-        return ((stored.astype("float32") - quant["zero_points"].reshape(shape)) * quant["scales"].reshape(shape))
+        return (stored.astype("float32") - quant["zero_points"].reshape(shape)) * quant["scales"].reshape(shape)
 
     layers = [op for op in ops if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
     layers += [op for op in ops if op["op_name"] == "FULLY_CONNECTED"][-1:]
@@ -113,8 +127,10 @@ def weights_from_tflite(path: str | Path) -> list[np.ndarray]:
     weights = []
     for op in layers:
         kernel = value(op["inputs"][1])
-        weights += [kernel.T if op["op_name"] == "FULLY_CONNECTED" else kernel.transpose(1, 2, 3, 0),
-                    value(op["inputs"][2])]
+        weights += [
+            kernel.T if op["op_name"] == "FULLY_CONNECTED" else kernel.transpose(1, 2, 3, 0),
+            value(op["inputs"][2]),
+        ]
     return weights
 
 
@@ -130,8 +146,10 @@ def load_yamnet(*, verbose: bool = True) -> tuple[keras.Model, keras.Model, list
     with open(folder / "yamnet_class_map.csv", encoding="utf-8", newline="") as f:
         names = [row["display_name"] for row in csv.DictReader(f)]
     if verbose:
-        print("YAMNet (Google, Apache-2.0): AudioSet weights read from the TFLite conversion of yamnet.h5 "
-              "(int8 weights, dequantised) into tltf's Keras 3 network")
+        print(
+            "YAMNet (Google, Apache-2.0): AudioSet weights read from the TFLite conversion of yamnet.h5 "
+            "(int8 weights, dequantised) into tltf's Keras 3 network"
+        )
     return classifier, backbone, names
 
 
@@ -150,4 +168,3 @@ def first_patch(path: str | Path) -> np.ndarray:
 def patches(paths) -> np.ndarray:
     """``first_patch`` of every WAV file in ``paths``: (n, 96, 64) float32."""
     return np.stack([first_patch(p) for p in paths])
-

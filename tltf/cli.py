@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -23,7 +25,7 @@ def fit(args: argparse.Namespace) -> dict:
     from tltf import data, models, train
 
     train.seed_everything(args.seed)
-    folder = data.scan_images(args.folder, skip_bad=args.skip_bad)
+    folder = data.scan_images(args.folder, skip_bad=args.skip_bad, progress=True)
     splits = data.split_stratified(folder, val=args.val, test=args.test, seed=args.seed)
     print(splits.table())
     backbone = models.get_backbone(args.backbone)
@@ -31,51 +33,94 @@ def fit(args: argparse.Namespace) -> dict:
     base = extractor.layers[-1]
     blocks = len(models.block_names(base))
     if args.fine_tune and args.unfreeze_fraction is None and not 0 < args.unfreeze_blocks <= blocks:
-        raise ValueError(f"{backbone.name} has {blocks} named blocks, so --unfreeze-blocks {args.unfreeze_blocks} "
-                         "cannot be met; use --unfreeze-fraction (e.g. 0.2) or fewer blocks.")
-    datasets = {name: data.make_dataset(getattr(splits, name), backbone.image_size)
-                for name in ("train", "val", "test")}
-    print(f"Extracting {backbone.name} features: {args.views} view(s) of each training image "
-          f"(the original and {args.views - 1} augmented)…")
-    train_xy = train.extract_features(extractor, datasets["train"], augment=data.augmentation(args.seed),
-                                      views=args.views)
-    val_xy = train.extract_features(extractor, datasets["val"])
+        raise ValueError(
+            f"{backbone.name} has {blocks} named blocks, so --unfreeze-blocks {args.unfreeze_blocks} "
+            "cannot be met; use --unfreeze-fraction (e.g. 0.2) or fewer blocks."
+        )
+    datasets = {
+        name: data.make_dataset(getattr(splits, name), backbone.image_size) for name in ("train", "val", "test")
+    }
+    print(
+        f"Extracting {backbone.name} features: {args.views} view(s) of each training image "
+        f"(the original and {args.views - 1} augmented)…"
+    )
+    train_xy = train.extract_features(
+        extractor, datasets["train"], augment=data.augmentation(args.seed), views=args.views, progress="features"
+    )
+    val_xy = train.extract_features(extractor, datasets["val"], progress="validation features")
     head = models.make_head(backbone.feature_size, len(splits.class_names))
-    history = train.train_head(head, train_xy, val_xy, epochs=args.epochs, learning_rate=args.learning_rate,
-                               patience=10)
+    history = train.train_head(
+        head, train_xy, val_xy, epochs=args.epochs, learning_rate=args.learning_rate, patience=10, progress=True
+    )
     model = models.attach_head(extractor, head)
     summary = {}
     if args.fine_tune:
         summary["test_acc_feature_extraction"] = round(train.accuracy(model, datasets["test"], splits.test.labels), 4)
         model = models.attach_head(extractor, head, data.augmentation(args.seed))
-        top = (f"{args.unfreeze_fraction:.0%} of the layers" if args.unfreeze_fraction is not None
-               else f"{args.unfreeze_blocks} block(s)")
+        top = (
+            f"{args.unfreeze_fraction:.0%} of the layers"
+            if args.unfreeze_fraction is not None
+            else f"{args.unfreeze_blocks} block(s)"
+        )
         print(f"Fine-tuning the top {top} of {backbone.name} at a peak rate of {args.fine_tune_lr:g}…")
         tuned, report = train.fine_tune(
-            model, base, data.make_dataset(splits.train, backbone.image_size, shuffle=True, seed=args.seed),
-            datasets["val"], blocks=args.unfreeze_blocks if args.unfreeze_fraction is None else None,
-            fraction=args.unfreeze_fraction, peak_lr=args.fine_tune_lr, epochs=args.fine_tune_epochs)
+            model,
+            base,
+            data.make_dataset(splits.train, backbone.image_size, shuffle=True, seed=args.seed),
+            datasets["val"],
+            blocks=args.unfreeze_blocks if args.unfreeze_fraction is None else None,
+            fraction=args.unfreeze_fraction,
+            peak_lr=args.fine_tune_lr,
+            epochs=args.fine_tune_epochs,
+            progress=True,
+        )
         print(report)
         summary["fine_tune_epochs"] = len(tuned.history["loss"])
     predicted = model.predict(datasets["test"], verbose=0).argmax(axis=1)
     test_acc = float((predicted == splits.test.labels).mean())
-    print(classification_report(splits.test.labels, predicted, labels=range(len(splits.class_names)),
-                                target_names=splits.class_names, digits=3, zero_division=0))
+    print(
+        classification_report(
+            splits.test.labels,
+            predicted,
+            labels=range(len(splits.class_names)),
+            target_names=splits.class_names,
+            digits=3,
+            zero_division=0,
+        )
+    )
     out = Path(args.out or f"{Path(args.folder).resolve().name}_{backbone.name}.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
-    summary = {"test_acc": round(test_acc, 4), **summary, "backbone": backbone.name,
-               "classes": splits.class_names, "image_size": list(backbone.image_size),
-               "n_train": len(splits.train), "n_val": len(splits.val), "n_test": len(splits.test),
-               "epochs": len(history.history["loss"]), "skipped_files": len(folder.skipped), "model": str(out)}
+    summary = {
+        "test_acc": round(test_acc, 4),
+        **summary,
+        "backbone": backbone.name,
+        "classes": splits.class_names,
+        "image_size": list(backbone.image_size),
+        "n_train": len(splits.train),
+        "n_val": len(splits.val),
+        "n_test": len(splits.test),
+        "epochs": len(history.history["loss"]),
+        "skipped_files": len(folder.skipped),
+        "model": str(out),
+    }
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"Saved {out} (input: [0, 255] RGB images of shape {backbone.image_size + (3,)}; output: "
-          f"probabilities in the class order of {out.with_suffix('.json')}).")
+    print(
+        f"Saved {out} (input: [0, 255] RGB images of shape {(*backbone.image_size, 3)}; output: "
+        f"probabilities in the class order of {out.with_suffix('.json')})."
+    )
     return summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tltf``; returns the exit status."""
+    """Entry point of ``python -m tltf``; returns the exit status.
+
+    TensorFlow's own start-up log (CUDA probing, graph-rewrite notes) is silenced here, before
+    TensorFlow is imported: it says nothing about the user's data. ``TLTF_VERBOSE=1`` keeps it.
+    """
+    if os.environ.get("TLTF_VERBOSE") != "1":
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        warnings.filterwarnings("ignore", module="keras|tensorflow|absl")
     from tltf.models import BACKBONES
 
     parser = argparse.ArgumentParser(prog="python -m tltf", description=__doc__.splitlines()[0])
@@ -85,18 +130,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backbone", default="mobilenet_v2", choices=list(BACKBONES))
     p.add_argument("--out", help="where to save the model (.keras); default: <folder>_<backbone>.keras")
     p.add_argument("--epochs", type=int, default=100, help="most head epochs (early stopping picks)")
-    p.add_argument("--views", type=int, default=6,
-                   help="views of each training image to cache: the original plus views-1 augmented")
+    p.add_argument(
+        "--views",
+        type=int,
+        default=6,
+        help="views of each training image to cache: the original plus views-1 augmented",
+    )
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--val", type=float, default=0.2, help="validation fraction")
     p.add_argument("--test", type=float, default=0.2, help="test fraction")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--skip-bad", action="store_true", help="leave out undecodable images (listed)")
-    p.add_argument("--fine-tune", action="store_true",
-                   help="then fine-tune the top of the backbone (BatchNormalization stays frozen)")
+    p.add_argument(
+        "--fine-tune",
+        action="store_true",
+        help="then fine-tune the top of the backbone (BatchNormalization stays frozen)",
+    )
     p.add_argument("--unfreeze-blocks", type=int, default=6, help="blocks to unfreeze when fine-tuning")
-    p.add_argument("--unfreeze-fraction", type=float,
-                   help="unfreeze this share of the layers instead (for backbones without named blocks)")
+    p.add_argument(
+        "--unfreeze-fraction",
+        type=float,
+        help="unfreeze this share of the layers instead (for backbones without named blocks)",
+    )
     p.add_argument("--fine-tune-lr", type=float, default=1e-4, help="peak rate (warm-up + cosine)")
     p.add_argument("--fine-tune-epochs", type=int, default=15, help="most fine-tuning epochs")
     args = parser.parse_args(argv)

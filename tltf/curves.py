@@ -10,6 +10,7 @@ Both are exact: a frozen lower part (BatchNorm in inference mode) gives the same
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,9 +48,18 @@ class Run:
     val_curve: list[tuple[float, float]] = field(default_factory=list)
 
 
-def _fit(model: keras.Model, x: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray], *,
-         epochs: int, patience: int, min_rows: int, seed: int, monitor: str = "val_loss"
-         ) -> tuple[keras.callbacks.History, list[float]]:
+def _fit(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    val: tuple[np.ndarray, np.ndarray],
+    *,
+    epochs: int,
+    patience: int,
+    min_rows: int,
+    seed: int,
+    monitor: str = "val_loss",
+) -> tuple[keras.callbacks.History, list[float]]:
     """Fit a compiled model with early stopping on ``monitor`` (best weights restored).
 
     A small training set is repeated, freshly shuffled, up to ``min_rows`` rows per epoch, so that
@@ -58,20 +68,27 @@ def _fit(model: keras.Model, x: np.ndarray, y: np.ndarray, val: tuple[np.ndarray
     """
     rows = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), max(len(x), min_rows)))
     timer = train.EpochTimer()
-    history = model.fit(x[rows], y[rows], validation_data=val, epochs=epochs, batch_size=32,
-                        validation_batch_size=256, verbose=0,
-                        callbacks=[*train.callbacks(patience=patience, monitor=monitor), timer])
+    history = model.fit(
+        x[rows],
+        y[rows],
+        validation_data=val,
+        epochs=epochs,
+        batch_size=32,
+        validation_batch_size=256,
+        verbose=0,
+        callbacks=[*train.callbacks(patience=patience, monitor=monitor), timer],
+    )
     return history, timer.seconds
 
 
 def _steps_per_epoch(rows: int, min_rows: int, batch_size: int = 32) -> int:
     """Updates per epoch of ``_fit`` on ``rows`` training rows."""
-    return -(-max(rows, min_rows) // batch_size)
+    return math.ceil(max(rows, min_rows) / batch_size)
 
 
 def _curve(history: keras.callbacks.History, seconds: list[float], offset: float = 0.0) -> list[tuple[float, float]]:
-    return [(round(offset + t, 2), round(float(a), 4))
-            for t, a in zip(np.cumsum(seconds), history.history["val_accuracy"])]
+    times, accuracies = np.cumsum(seconds), history.history["val_accuracy"]
+    return [(round(offset + t, 2), round(float(a), 4)) for t, a in zip(times, accuracies, strict=True)]
 
 
 class Experiment:
@@ -83,8 +100,16 @@ class Experiment:
     at ``scratch_size`` for the from-scratch CNN.
     """
 
-    def __init__(self, splits: data.Splits, *, backbone: str = "mobilenet_v2", blocks: int = 6, views: int = 3,
-                 scratch_size: int = 64, quick: bool = QUICK):
+    def __init__(
+        self,
+        splits: data.Splits,
+        *,
+        backbone: str = "mobilenet_v2",
+        blocks: int = 6,
+        views: int = 3,
+        scratch_size: int = 64,
+        quick: bool = QUICK,
+    ):
         self.splits, self.views, self.quick = splits, views, quick
         #: Rows per epoch at least (a smaller training set is repeated); scratch uses half.
         self.epoch_rows = 64 if quick else 320
@@ -111,8 +136,10 @@ class Experiment:
 
         start = time.perf_counter()
         size = (scratch_size, scratch_size)
-        self.small = {name: np.concatenate([x for x, _ in data.make_dataset(getattr(splits, name), size)])
-                      for name in ("train", "val", "test")}
+        self.small = {
+            name: np.concatenate([x for x, _ in data.make_dataset(getattr(splits, name), size)])
+            for name in ("train", "val", "test")
+        }
         self.prep_seconds["scratch"] = time.perf_counter() - start
 
     def labels(self, name: str) -> np.ndarray:
@@ -138,18 +165,32 @@ class Experiment:
         head = models.make_head(self.spec.feature_size, self.num_classes, normalize=True)
         train.compile_classifier(head, 1e-2)
         y = np.tile(self.labels("train")[rows], self.views)
-        history, seconds = _fit(head, self.features["train"][self.view_rows(rows)], y,
-                                (self.features["val"], self.labels("val")),
-                                epochs=5 if self.quick else 100, patience=10, min_rows=self.epoch_rows, seed=seed)
+        history, seconds = _fit(
+            head,
+            self.features["train"][self.view_rows(rows)],
+            y,
+            (self.features["val"], self.labels("val")),
+            epochs=5 if self.quick else 100,
+            patience=10,
+            min_rows=self.epoch_rows,
+            seed=seed,
+        )
         return head, history, seconds
 
     def feature_extraction(self, per_class: int | None, seed: int) -> Run:
         """A head trained on the frozen backbone's cached features."""
         rows = self.subset(per_class, seed)
         head, history, seconds = self._head(rows, seed)
-        return Run("feature_extraction", self._k(rows), seed,
-                   train.accuracy(head, self.features["test"], self.labels("test")), round(sum(seconds), 2),
-                   len(seconds), models.count_params(head.trainable_weights), _curve(history, seconds))
+        return Run(
+            "feature_extraction",
+            self._k(rows),
+            seed,
+            train.accuracy(head, self.features["test"], self.labels("test")),
+            round(sum(seconds), 2),
+            len(seconds),
+            models.count_params(head.trainable_weights),
+            _curve(history, seconds),
+        )
 
     def fine_tuned(self, per_class: int | None, seed: int, *, peak_lr: float = 1e-4) -> Run:
         """Stage 1 (``feature_extraction``), then the top ``blocks`` blocks and the head trained
@@ -161,16 +202,33 @@ class Experiment:
         model = keras.Sequential([keras.Input(self.cut["train"].shape[1:]), self.top, head])
         x, y = self.cut["train"][self.view_rows(rows)], np.tile(self.labels("train")[rows], self.views)
         epochs, steps = (1 if self.quick else 3), _steps_per_epoch(len(x), self.epoch_rows)
-        model.compile(optimizer=keras.optimizers.Adam(train.warmup_cosine(peak_lr, steps * epochs, steps)),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        history2, seconds2 = _fit(model, x, y, (self.cut["val"], self.labels("val")),
-                                  epochs=epochs, patience=3, min_rows=self.epoch_rows, seed=seed)
+        model.compile(
+            optimizer=keras.optimizers.Adam(train.warmup_cosine(peak_lr, steps * epochs, steps)),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history2, seconds2 = _fit(
+            model,
+            x,
+            y,
+            (self.cut["val"], self.labels("val")),
+            epochs=epochs,
+            patience=3,
+            min_rows=self.epoch_rows,
+            seed=seed,
+        )
         test_acc = train.accuracy(model, self.cut["test"], self.labels("test"))
         self.base.trainable = False
-        return Run("fine_tuned", self._k(rows), seed, test_acc, round(sum(seconds1) + sum(seconds2), 2),
-                   len(seconds1) + len(seconds2),
-                   report.trainable_params + models.count_params(head.trainable_weights),
-                   _curve(history1, seconds1) + _curve(history2, seconds2, offset=sum(seconds1)))
+        return Run(
+            "fine_tuned",
+            self._k(rows),
+            seed,
+            test_acc,
+            round(sum(seconds1) + sum(seconds2), 2),
+            len(seconds1) + len(seconds2),
+            report.trainable_params + models.count_params(head.trainable_weights),
+            _curve(history1, seconds1) + _curve(history2, seconds2, offset=sum(seconds1)),
+        )
 
     def scratch(self, per_class: int | None, seed: int, *, epochs: int | None = None) -> Run:
         """``models.scratch_cnn`` at ``scratch_size`` px with augmentation, dropout and weight decay,
@@ -184,19 +242,42 @@ class Experiment:
         model = models.scratch_cnn(self.num_classes, size, augment=data.augmentation(seed))
         steps = _steps_per_epoch(len(rows), self.epoch_rows // 2)
         schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps * epochs)
-        model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        history, seconds = _fit(model, self.small["train"][rows], self.labels("train")[rows],
-                                (self.small["val"], self.labels("val")), epochs=epochs, patience=epochs,
-                                min_rows=self.epoch_rows // 2, seed=seed, monitor="val_accuracy")
-        return Run("scratch", self._k(rows), seed, train.accuracy(model, self.small["test"], self.labels("test")),
-                   round(sum(seconds), 2), len(seconds), models.count_params(model.trainable_weights),
-                   _curve(history, seconds))
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history, seconds = _fit(
+            model,
+            self.small["train"][rows],
+            self.labels("train")[rows],
+            (self.small["val"], self.labels("val")),
+            epochs=epochs,
+            patience=epochs,
+            min_rows=self.epoch_rows // 2,
+            seed=seed,
+            monitor="val_accuracy",
+        )
+        return Run(
+            "scratch",
+            self._k(rows),
+            seed,
+            train.accuracy(model, self.small["test"], self.labels("test")),
+            round(sum(seconds), 2),
+            len(seconds),
+            models.count_params(model.trainable_weights),
+            _curve(history, seconds),
+        )
 
 
-def run_grid(experiment: Experiment, *, approaches: Sequence[str] = APPROACHES,
-             per_class: Iterable[int | None] = PER_CLASS, seeds: Iterable[int] = SEEDS,
-             progress: Callable[[str], None] | None = print) -> list[Run]:
+def run_grid(
+    experiment: Experiment,
+    *,
+    approaches: Sequence[str] = APPROACHES,
+    per_class: Iterable[int | None] = PER_CLASS,
+    seeds: Iterable[int] = SEEDS,
+    progress: Callable[[str], None] | None = print,
+) -> list[Run]:
     """Every approach at every point and seed: ``experiment.<approach>(per_class, seed)``."""
     runs = []
     for approach in approaches:
@@ -205,8 +286,10 @@ def run_grid(experiment: Experiment, *, approaches: Sequence[str] = APPROACHES,
                 runs.append(getattr(experiment, approach)(k, seed))
                 if progress:
                     last = runs[-1]
-                    progress(f"{approach:>18}  {last.per_class:>4} per class  seed {seed}  "
-                             f"test {last.test_acc:.3f}  {last.epochs:>3} epochs  {last.seconds:7.1f} s")
+                    progress(
+                        f"{approach:>18}  {last.per_class:>4} per class  seed {seed}  "
+                        f"test {last.test_acc:.3f}  {last.epochs:>3} epochs  {last.seconds:7.1f} s"
+                    )
     return runs
 
 
@@ -220,12 +303,20 @@ def summarize(runs: Sequence[Run]) -> list[dict]:
     rows = []
     for (approach, k), group in groups.items():
         acc = np.array([r.test_acc for r in group])
-        rows.append({"approach": approach, "per_class": k, "seeds": len(group),
-                     "mean": round(float(acc.mean()), 4), "ci95": stats.summary(acc)["ci95"],
-                     "std": round(float(acc.std()), 4),
-                     "min": round(float(acc.min()), 4), "max": round(float(acc.max()), 4),
-                     "seconds": round(float(np.mean([r.seconds for r in group])), 1),
-                     "trainable_params": group[0].trainable_params})
+        rows.append(
+            {
+                "approach": approach,
+                "per_class": k,
+                "seeds": len(group),
+                "mean": round(float(acc.mean()), 4),
+                "ci95": stats.summary(acc)["ci95"],
+                "std": round(float(acc.std()), 4),
+                "min": round(float(acc.min()), 4),
+                "max": round(float(acc.max()), 4),
+                "seconds": round(float(np.mean([r.seconds for r in group])), 1),
+                "trainable_params": group[0].trainable_params,
+            }
+        )
     return rows
 
 
@@ -252,8 +343,10 @@ def seconds_to_target(runs: Sequence[Run], target: float, prep_seconds: dict[str
 
 def best_val_acc(runs: Sequence[Run]) -> dict[str, float]:
     """Per approach, the mean over seeds of the best validation accuracy on the largest training set."""
-    return {approach: round(float(np.mean([max(acc for _, acc in run.val_curve) for run in group])), 4)
-            for approach, group in on_all_data(runs).items()}
+    return {
+        approach: round(float(np.mean([max(acc for _, acc in run.val_curve) for run in group])), 4)
+        for approach, group in on_all_data(runs).items()
+    }
 
 
 def cost(seconds: float, *, cores: int, core_hour_usd: float, gpu_hour_usd: float) -> dict[str, float]:
@@ -261,5 +354,9 @@ def cost(seconds: float, *, cores: int, core_hour_usd: float, gpu_hour_usd: floa
     what the same wall-clock would cost on one GPU at ``gpu_hour_usd`` (a GPU is usually faster on
     these models, so that is an upper bound; it was not measured here)."""
     hours = seconds / 3600
-    return {"cpu_core_hours": round(cores * hours, 5), "cpu_usd": round(cores * hours * core_hour_usd, 5),
-            "gpu_hours": round(hours, 5), "gpu_usd_same_time": round(hours * gpu_hour_usd, 5)}
+    return {
+        "cpu_core_hours": round(cores * hours, 5),
+        "cpu_usd": round(cores * hours * core_hour_usd, 5),
+        "gpu_hours": round(hours, 5),
+        "gpu_usd_same_time": round(hours * gpu_hour_usd, 5),
+    }

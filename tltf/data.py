@@ -8,7 +8,6 @@ an empty class folder is an error.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
 
 from tltf import QUICK, assets
 
@@ -74,25 +74,47 @@ class Splits:
     def table(self) -> str:
         """Images per class and split, as aligned text."""
         rows = [f"{'class':12} {'train':>6} {'val':>6} {'test':>6}"]
-        for i, name in enumerate(self.class_names + ["total"]):
-            counts = [len(s) if name == "total" else int((s.labels == i).sum())
-                      for s in (self.train, self.val, self.test)]
+        for i, name in enumerate([*self.class_names, "total"]):
+            counts = [
+                len(s) if name == "total" else int((s.labels == i).sum()) for s in (self.train, self.val, self.test)
+            ]
             rows.append(f"{name:12} " + " ".join(f"{c:>6}" for c in counts))
         return "\n".join(rows)
 
 
+#: The leading bytes of each format ``tf.io.decode_image`` reads, and the format each extension claims.
+SIGNATURES = {
+    "JPEG": (b"\xff\xd8\xff",),
+    "PNG": (b"\x89PNG\r\n\x1a\n",),
+    "GIF": (b"GIF87a", b"GIF89a"),
+    "BMP": (b"BM",),
+}
+CLAIMED = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".gif": "GIF", ".bmp": "BMP"}
+
+
 def _decode_error(path: Path) -> str | None:
-    """None if TensorFlow decodes the file as an image, else the reason it cannot."""
+    """None if TensorFlow decodes the file as an image, else the reason in plain words.
+
+    TensorFlow's own error names a C++ kernel, not the problem, so the file's leading bytes say
+    what it is (our few lines: ``imghdr`` left the standard library, and TensorFlow already decodes).
+    A decodable image whose extension names another format is accepted, as TensorFlow reads it.
+    """
+    content = path.read_bytes()
+    if not content:
+        return "cannot be decoded: empty file (0 bytes)"
+    found = next((name for name, starts in SIGNATURES.items() if content.startswith(starts)), None)
+    if found is None:
+        return f"cannot be decoded: the extension says {CLAIMED[path.suffix.lower()]} but the content is not an image"
     try:
-        image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False)
-    except tf.errors.OpError as err:
-        return "cannot be decoded: " + (err.message.splitlines() or ["unknown error"])[0][:120]
-    if 0 in image.shape:
-        return "cannot be decoded: the image is empty"
-    return None
+        image = tf.io.decode_image(content, channels=3, expand_animations=False)
+    except tf.errors.OpError:
+        return f"cannot be decoded: truncated or corrupt {found}"
+    return None if 0 not in image.shape else f"cannot be decoded: a {found} with no pixels"
 
 
-def scan_images(root: str | Path, *, skip_bad: bool = False, verbose: bool = True) -> ImageFolder:
+def scan_images(
+    root: str | Path, *, skip_bad: bool = False, verbose: bool = True, progress: bool = False
+) -> ImageFolder:
     """Read a tree of ``root/<class name>/**/<image>`` files; classes are the sorted folder names.
 
     Every image is decoded once with TensorFlow (the decoder training uses) to catch corrupt or
@@ -100,46 +122,51 @@ def scan_images(root: str | Path, *, skip_bad: bool = False, verbose: bool = Tru
     them to 3-channel RGB (alpha is dropped). Files with other extensions, and images lying outside
     a class folder, are skipped and reported. Undecodable images raise DataError, or with
     ``skip_bad=True`` are skipped and reported. An empty class, or fewer than two classes, raise
-    DataError. Prints a one-paragraph report unless ``verbose`` is False.
+    DataError. Prints a one-paragraph report unless ``verbose`` is False; ``progress`` shows a bar
+    over the class folders.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root} is not a folder. Expected one sub-folder per class, holding its images.")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    skipped = [(p.name, "image outside any class folder") for p in sorted(root.iterdir())
-               if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    skipped = [
+        (p.name, "image outside any class folder")
+        for p in sorted(root.iterdir())
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    ]
     if len(class_dirs) < 2:
-        raise DataError(f"{root} has {len(class_dirs)} class folder(s); a classifier needs at least two "
-                        "sub-folders, one per class, each holding that class's images.")
-    paths, labels, bad, empty = [], [], [], []
-    for label, class_dir in enumerate(class_dirs):
-        found = 0
-        for dirpath, dirnames, filenames in os.walk(class_dir):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = Path(dirpath) / name
-                rel = path.relative_to(root).as_posix()
-                if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                    skipped.append((rel, f"not an image file ({path.suffix or 'no extension'})"))
-                elif reason := _decode_error(path):
-                    bad.append((rel, reason))
-                else:
-                    paths.append(str(path))
-                    labels.append(label)
-                    found += 1
-        if found == 0:
-            empty.append(class_dir.name)
+        raise DataError(
+            f"{root} has {len(class_dirs)} class folder(s); a classifier needs at least two "
+            "sub-folders, one per class, each holding that class's images."
+        )
+    files = [(label, p) for label, d in enumerate(class_dirs) for p in sorted(d.rglob("*")) if p.is_file()]
+    paths, labels, bad = [], [], []
+    for label, path in tqdm(files, desc="scanning", unit="file", disable=not progress):
+        rel = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((rel, f"not an image file ({path.suffix or 'no extension'})"))
+        elif reason := _decode_error(path):
+            bad.append((rel, reason))
+        else:
+            paths.append(str(path))
+            labels.append(label)
+    empty = [d.name for label, d in enumerate(class_dirs) if label not in labels]
     if bad and not skip_bad:
         listed = "; ".join(f"{rel} ({reason})" for rel, reason in bad[:10])
-        raise DataError(f"{len(bad)} image file(s) in {root} cannot be used: {listed}"
-                        f"{' …' if len(bad) > 10 else ''}. Fix or remove them, or pass skip_bad=True "
-                        "(command line: --skip-bad) to leave them out with a report.")
+        raise DataError(
+            f"{len(bad)} image file(s) in {root} cannot be used: {listed}"
+            f"{' …' if len(bad) > 10 else ''}. Fix or remove them, or pass skip_bad=True "
+            "(command line: --skip-bad) to leave them out with a report."
+        )
     skipped += bad
     if empty:
-        raise DataError(f"Class folder(s) {', '.join(empty)} in {root} hold no usable images. Add "
-                        "images, or remove the folder if that class is not wanted.")
-    folder = ImageFolder(root, [d.name for d in class_dirs],
-                         Split(np.array(paths), np.array(labels, dtype="int64")), skipped)
+        raise DataError(
+            f"Class folder(s) {', '.join(empty)} in {root} hold no usable images. Add "
+            "images, or remove the folder if that class is not wanted."
+        )
+    folder = ImageFolder(
+        root, [d.name for d in class_dirs], Split(np.array(paths), np.array(labels, dtype="int64")), skipped
+    )
     if verbose:
         print(report(folder))
     return folder
@@ -151,12 +178,12 @@ def report(folder: ImageFolder) -> str:
     text = f"Found {len(folder.images)} images in {len(folder.class_names)} classes ({counts}) in {folder.root}."
     if folder.skipped:
         text += f"\nSkipped {len(folder.skipped)} file(s):" + "".join(
-            f"\n  {rel}: {reason}" for rel, reason in folder.skipped)
+            f"\n  {rel}: {reason}" for rel, reason in folder.skipped
+        )
     return text
 
 
-def per_class_index(labels: np.ndarray, k: int, seed: int = 0, *, what: str = "images in this split"
-                    ) -> np.ndarray:
+def per_class_index(labels: np.ndarray, k: int, seed: int = 0, *, what: str = "images in this split") -> np.ndarray:
     """Sorted positions of a seeded draw of exactly ``k`` items of every class in ``labels``.
 
     Raises DataError if a class has fewer than ``k``.
@@ -176,8 +203,14 @@ def per_class(split: Split, k: int, seed: int = 0) -> Split:
     return split.take(per_class_index(split.labels, k, seed))
 
 
-def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: float = TEST_FRACTION,
-                     seed: int = 42, max_per_class: int | None = None) -> Splits:
+def split_stratified(
+    folder: ImageFolder,
+    *,
+    val: float = VAL_FRACTION,
+    test: float = TEST_FRACTION,
+    seed: int = 42,
+    max_per_class: int | None = None,
+) -> Splits:
     """Seeded, stratified, disjoint train / validation / test splits.
 
     Use ``val`` for every choice you make (epochs, learning rate, which model) and look at
@@ -191,20 +224,29 @@ def split_stratified(folder: ImageFolder, *, val: float = VAL_FRACTION, test: fl
     counts = np.bincount(images.labels)
     if counts.min() < 3:
         small = folder.class_names[int(counts.argmin())]
-        raise DataError(f"Class {small!r} has {counts.min()} image(s); each class needs at least 3 to "
-                        "appear in the train, validation and test splits.")
+        raise DataError(
+            f"Class {small!r} has {counts.min()} image(s); each class needs at least 3 to "
+            "appear in the train, validation and test splits."
+        )
     train_idx, val_idx, test_idx = split_index(images.labels, val=val, test=test, seed=seed, what=str(folder.root))
     return Splits(images.take(train_idx), images.take(val_idx), images.take(test_idx), folder.class_names)
 
 
-def split_index(labels: np.ndarray, *, val: float = VAL_FRACTION, test: float = TEST_FRACTION, seed: int = 42,
-                what: str = "the data") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_index(
+    labels: np.ndarray,
+    *,
+    val: float = VAL_FRACTION,
+    test: float = TEST_FRACTION,
+    seed: int = 42,
+    what: str = "the data",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions of a seeded, stratified, disjoint train / validation / test split of ``labels``."""
     index = np.arange(len(labels))
     try:
         rest, test_idx = train_test_split(index, test_size=test, stratify=labels, random_state=seed)
-        train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), stratify=labels[rest],
-                                              random_state=seed)
+        train_idx, val_idx = train_test_split(
+            rest, test_size=val / (1 - test), stratify=labels[rest], random_state=seed
+        )
     except ValueError as err:
         raise DataError(f"Cannot split {what} stratified into train/val/test: {err}") from err
     return train_idx, val_idx, test_idx
@@ -217,8 +259,15 @@ def load_image(path: tf.Tensor | str, image_size: tuple[int, int]) -> tf.Tensor:
     return tf.saturate_cast(tf.round(image), tf.uint8)
 
 
-def make_dataset(split: Split, image_size: tuple[int, int] = (224, 224), *, batch_size: int = 32,
-                 shuffle: bool = False, seed: int = 42, cache: bool = True) -> tf.data.Dataset:
+def make_dataset(
+    split: Split,
+    image_size: tuple[int, int] = (224, 224),
+    *,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 42,
+    cache: bool = True,
+) -> tf.data.Dataset:
     """A tf.data pipeline of (images, labels) batches.
 
     Images are float32 in [0, 255], shape (batch, *image_size, 3); labels are int64 class indices.
@@ -237,12 +286,15 @@ def make_dataset(split: Split, image_size: tuple[int, int] = (224, 224), *, batc
 
 def augmentation(seed: int | None = None) -> keras.Sequential:
     """Random flips, small rotations, zooms and contrast changes; active only while training."""
-    return keras.Sequential([
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        keras.layers.RandomRotation(0.1, seed=seed),
-        keras.layers.RandomZoom(0.1, seed=seed),
-        keras.layers.RandomContrast(0.1, seed=seed),
-    ], name="augmentation")
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(0.1, seed=seed),
+            keras.layers.RandomZoom(0.1, seed=seed),
+            keras.layers.RandomContrast(0.1, seed=seed),
+        ],
+        name="augmentation",
+    )
 
 
 def load_flowers(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> Splits:
@@ -301,8 +353,11 @@ class TextSplits:
         """Sentences per domain and split, as aligned text."""
         rows = [f"{'domain':8} {'train':>6} {'val':>6} {'test':>6}"]
         for name in [*SENTIMENT_FILES, "total"]:
-            parts = (self.train, self.val, self.test) if name == "total" else \
-                (self.train.domain(name), self.val.domain(name), self.test.domain(name))
+            parts = (
+                (self.train, self.val, self.test)
+                if name == "total"
+                else (self.train.domain(name), self.val.domain(name), self.test.domain(name))
+            )
             rows.append(f"{name:8} " + " ".join(f"{len(p):>6}" for p in parts))
         return "\n".join(rows)
 
@@ -323,8 +378,10 @@ def read_labelled_sentences(path: str | Path) -> tuple[list[str], np.ndarray]:
             continue
         text, tab, label = line.rpartition("\t")
         if not tab or label.strip() not in ("0", "1") or not text.strip():
-            raise DataError(f"{path}, line {number}: expected 'sentence<TAB>0' or 'sentence<TAB>1', got "
-                            f"{line[:80]!r}. Fix the line, or restore the file from the asset mirror.")
+            raise DataError(
+                f"{path}, line {number}: expected 'sentence<TAB>0' or 'sentence<TAB>1', got "
+                f"{line[:80]!r}. Fix the line, or restore the file from the asset mirror."
+            )
         texts.append(text.strip())
         labels.append(int(label))
     if not texts:
@@ -351,6 +408,7 @@ def load_sentiment(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True)
     test sentences and the pooled test split is their union. Quick mode keeps ``QUICK_SENTENCES``
     per domain and label.
     """
+
     def strata(s: Sentences) -> np.ndarray:  # one stratum per (domain, label)
         return np.unique(s.domains, return_inverse=True)[1] * 2 + s.labels
 
@@ -426,9 +484,10 @@ def scan_recordings(root: str | Path) -> tuple[Recordings, dict[str, str]]:
         rows.append((str(path), int(parts[0]), parts[1], int(parts[2])))
     if not rows:
         raise DataError(f"{root / 'recordings'} holds no recordings.")
-    paths, labels, speakers, indices = zip(*rows)
-    return Recordings(np.array(paths), np.array(labels, dtype="int64"), np.array(speakers),
-                      np.array(indices, dtype="int64")), accents
+    paths, labels, speakers, indices = zip(*rows, strict=True)
+    return Recordings(
+        np.array(paths), np.array(labels, dtype="int64"), np.array(speakers), np.array(indices, dtype="int64")
+    ), accents
 
 
 def load_digits(split: str = "official", *, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> AudioSplits:
@@ -444,9 +503,11 @@ def load_digits(split: str = "official", *, quick: bool = QUICK, seed: int = 42,
     recordings, accents = scan_recordings(assets.fetch("free_spoken_digit", quiet=not verbose))
     if quick:
         recordings = recordings.take(recordings.indices < QUICK_RECORDINGS)
-    in_test = (np.isin(recordings.indices, FSDD_TEST_INDICES) if split == "official"
-               else np.isin(recordings.speakers, HELD_OUT_SPEAKERS))
+    in_test = (
+        np.isin(recordings.indices, FSDD_TEST_INDICES)
+        if split == "official"
+        else np.isin(recordings.speakers, HELD_OUT_SPEAKERS)
+    )
     rest = recordings.take(~in_test)
-    train_idx, val_idx = train_test_split(np.arange(len(rest)), test_size=0.1, stratify=rest.labels,
-                                          random_state=seed)
+    train_idx, val_idx = train_test_split(np.arange(len(rest)), test_size=0.1, stratify=rest.labels, random_state=seed)
     return AudioSplits(rest.take(train_idx), rest.take(val_idx), recordings.take(in_test), accents)

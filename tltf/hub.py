@@ -20,7 +20,8 @@ NOTE_FILE = "TLTF_MODULE.txt"
 LOCAL_MODULE_NOTE = (
     "locally built by tltf.hub.build_mobilenet_v2_module from the Keras ImageNet MobileNetV2 weights, with "
     "the interface of TF Hub's google/imagenet/mobilenet_v2_100_224/feature_vector (float images in [0, 1], "
-    "224x224x3 -> 1280 features). It is not the module published on tfhub.dev / Kaggle.")
+    "224x224x3 -> 1280 features). It is not the module published on tfhub.dev / Kaggle."
+)
 
 
 class HubError(RuntimeError):
@@ -41,7 +42,8 @@ def load_module(handle: str):
         raise HubError(
             f"Cannot load the hub module {handle!r} ({type(err).__name__}: {err}). Online, check the handle; "
             "offline, put the module in TFHUB_CACHE_DIR beforehand, or pass a local SavedModel folder "
-            "(tltf.hub.local_mobilenet_v2_module() builds one for MobileNetV2).") from err
+            "(tltf.hub.local_mobilenet_v2_module() builds one for MobileNetV2)."
+        ) from err
     if not callable(module):
         raise HubError(f"{handle!r} is a SavedModel without __call__, not a TF2 hub module.")
     note = Path(path) / NOTE_FILE
@@ -63,17 +65,20 @@ class HubLayer(keras.layers.Layer):
     """
 
     def __init__(self, handle: str | Path, *, trainable: bool = False, module_training: bool = False, **kwargs):
-        super().__init__(trainable=trainable, **kwargs)
+        super().__init__(**kwargs)
         self.handle = str(handle)
         self.module_training = module_training
         self._module = load_module(self.handle)
         trainable_ids = {id(v) for v in self._module.trainable_variables}
-        for variable in self._module.variables:
-            # Initialised with a tf.Variable, a Keras variable wraps it (no copy): the module's
-            # functions and Keras read and write the same weights.
-            self._track_variable(keras.Variable(variable, trainable=id(variable) in trainable_ids,
-                                                name=variable.name.split(":")[0].replace("/", "_")))
-        self._build_at_init()
+        # Initialised with a tf.Variable, a Keras variable wraps it (no copy): the module's functions
+        # and Keras read and write the same weights. A list of variables set as an attribute is
+        # tracked by Keras (the layer's weights, in this order).
+        self.module_variables = [
+            keras.Variable(v, trainable=id(v) in trainable_ids, name=v.name.split(":")[0].replace("/", "_"))
+            for v in self._module.variables
+        ]
+        self.trainable = trainable  # after the variables exist: the setter freezes or unfreezes them
+        self.built = True
 
     def call(self, inputs, training=None):
         return self._module(inputs, training=bool(training and self.trainable and self.module_training))
@@ -82,8 +87,14 @@ class HubLayer(keras.layers.Layer):
         return {**super().get_config(), "handle": self.handle, "module_training": self.module_training}
 
 
-def _save_reusable(directory: str | Path, call: tf.types.experimental.PolymorphicFunction, spec: tf.TensorSpec,
-                   variables: list, trainable_variables: list, **attributes) -> Path:
+def _save_reusable(
+    directory: str | Path,
+    call: tf.types.experimental.PolymorphicFunction,
+    spec: tf.TensorSpec,
+    variables: list,
+    trainable_variables: list,
+    **attributes,
+) -> Path:
     """Save ``call`` as a reusable TF2 SavedModel, the interface hub modules have: ``__call__``
     (traced with training False and True), ``variables``, ``trainable_variables``,
     ``regularization_losses`` and a ``serving_default`` signature. Returns the folder."""
@@ -108,16 +119,22 @@ def build_mobilenet_v2_module(directory: str | Path) -> Path:
     from tltf import assets
 
     assets.fetch("mobilenet_v2_notop", quiet=True)
-    base = keras.applications.MobileNetV2(include_top=False, weights="imagenet", input_shape=(224, 224, 3),
-                                          pooling="avg")
+    base = keras.applications.MobileNetV2(
+        include_top=False, weights="imagenet", input_shape=(224, 224, 3), pooling="avg"
+    )
 
     @tf.function
     def call(images, training=False):
         return base(images * 2.0 - 1.0, training=training)  # [0, 1] -> MobileNetV2's [-1, 1]
 
-    directory = _save_reusable(directory, call, tf.TensorSpec([None, 224, 224, 3], tf.float32),
-                               [w.value for w in base.weights], [w.value for w in base.trainable_weights],
-                               base=base)
+    directory = _save_reusable(
+        directory,
+        call,
+        tf.TensorSpec([None, 224, 224, 3], tf.float32),
+        [w.value for w in base.weights],
+        [w.value for w in base.trainable_weights],
+        base=base,
+    )
     (directory / NOTE_FILE).write_text(LOCAL_MODULE_NOTE + "\n", encoding="utf-8")
     return directory
 

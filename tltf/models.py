@@ -36,16 +36,17 @@ class Backbone:
         return (self.input_size, self.input_size)
 
 
-BACKBONES: dict[str, Backbone] = {b.name: b for b in [
-    Backbone("mobilenet_v2", "MobileNetV2", 224, 1280, "tf", "mobilenet_v2_notop", "MobileNet"),
-    Backbone("mobilenet_025", "MobileNet", 224, 256, "tf", "mobilenet_025_notop", "MobileNet",
-             {"alpha": 0.25}),
-    Backbone("efficientnet_b0", "EfficientNetB0", 224, 1280, "none", "efficientnetb0_notop",
-             "EfficientNet"),
-    Backbone("resnet50", "ResNet50", 224, 2048, "caffe", "resnet50_notop", "ResNet"),
-    Backbone("vgg16", "VGG16", 224, 512, "caffe", "vgg16_notop", "VGG"),
-    Backbone("inception_v3", "InceptionV3", 299, 2048, "tf", "inception_v3_notop", "Inception"),
-]}
+BACKBONES: dict[str, Backbone] = {
+    b.name: b
+    for b in [
+        Backbone("mobilenet_v2", "MobileNetV2", 224, 1280, "tf", "mobilenet_v2_notop", "MobileNet"),
+        Backbone("mobilenet_025", "MobileNet", 224, 256, "tf", "mobilenet_025_notop", "MobileNet", {"alpha": 0.25}),
+        Backbone("efficientnet_b0", "EfficientNetB0", 224, 1280, "none", "efficientnetb0_notop", "EfficientNet"),
+        Backbone("resnet50", "ResNet50", 224, 2048, "caffe", "resnet50_notop", "ResNet"),
+        Backbone("vgg16", "VGG16", 224, 512, "caffe", "vgg16_notop", "VGG"),
+        Backbone("inception_v3", "InceptionV3", 299, 2048, "tf", "inception_v3_notop", "Inception"),
+    ]
+}
 
 
 def get_backbone(name: str | Backbone) -> Backbone:
@@ -77,8 +78,9 @@ def preprocessing_layer(backbone: str | Backbone) -> keras.layers.Layer:
     return keras.layers.Identity(name="preprocess")
 
 
-def load_backbone(name: str | Backbone, *, weights: str | None = "imagenet", pooling: str | None = "avg"
-                  ) -> keras.Model:
+def load_backbone(
+    name: str | Backbone, *, weights: str | None = "imagenet", pooling: str | None = "avg"
+) -> keras.Model:
     """The backbone without its classifier, ImageNet weights fetched via ``tltf.assets``.
 
     Output shape: (batch, feature_size) with ``pooling="avg"``. ``weights=None`` gives a randomly
@@ -89,8 +91,9 @@ def load_backbone(name: str | Backbone, *, weights: str | None = "imagenet", poo
     if weights == "imagenet":
         assets.fetch(backbone.weights_asset, quiet=True)
     build = getattr(keras.applications, backbone.constructor)
-    return build(include_top=False, weights=weights, pooling=pooling,
-                 input_shape=(*backbone.image_size, 3), **backbone.kwargs)
+    return build(
+        include_top=False, weights=weights, pooling=pooling, input_shape=(*backbone.image_size, 3), **backbone.kwargs
+    )
 
 
 def feature_extractor(backbone: str | Backbone, base: keras.Model | None = None) -> keras.Model:
@@ -110,25 +113,29 @@ def feature_extractor(backbone: str | Backbone, base: keras.Model | None = None)
     return keras.Model(inputs, features, name=f"{backbone.name}_features")
 
 
-def make_head(feature_size: int, num_classes: int, *, dropout: float = 0.2, normalize: bool = False,
-              l2: float = 0.0) -> keras.Sequential:
+def make_head(
+    feature_size: int, num_classes: int, *, dropout: float = 0.2, normalize: bool = False, l2: float = 0.0
+) -> keras.Sequential:
     """Features (batch, feature_size) -> class probabilities (batch, num_classes).
 
     ``normalize`` scales each feature vector to unit length first (``keras.layers.UnitNormalization``),
     which helps with few labelled images; such a head wants a higher learning rate (about 1e-2).
     ``l2`` adds that L2 penalty on the Dense weights to the loss (0: none).
     """
-    return keras.Sequential([
-        keras.Input((feature_size,), name="features"),
-        *([keras.layers.UnitNormalization()] if normalize else []),
-        keras.layers.Dropout(dropout),
-        keras.layers.Dense(num_classes, activation="softmax",
-                           kernel_regularizer=keras.regularizers.L2(l2) if l2 else None),
-    ], name="head")
+    return keras.Sequential(
+        [
+            keras.Input((feature_size,), name="features"),
+            *([keras.layers.UnitNormalization()] if normalize else []),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(
+                num_classes, activation="softmax", kernel_regularizer=keras.regularizers.L2(l2) if l2 else None
+            ),
+        ],
+        name="head",
+    )
 
 
-def attach_head(extractor: keras.Model, head: keras.Model,
-                augment: keras.layers.Layer | None = None) -> keras.Model:
+def attach_head(extractor: keras.Model, head: keras.Model, augment: keras.layers.Layer | None = None) -> keras.Model:
     """One end-to-end model: images -> [augment] -> extractor -> head.
 
     The layers are shared, not copied: a head trained on cached features gives the same
@@ -139,9 +146,15 @@ def attach_head(extractor: keras.Model, head: keras.Model,
     return keras.Model(inputs, head(extractor(x)), name="classifier")
 
 
-def build_classifier(backbone: str | Backbone, num_classes: int, *, base: keras.Model | None = None,
-                     head: keras.Model | None = None, dropout: float = 0.2,
-                     augment: keras.layers.Layer | None = None) -> keras.Model:
+def build_classifier(
+    backbone: str | Backbone,
+    num_classes: int,
+    *,
+    base: keras.Model | None = None,
+    head: keras.Model | None = None,
+    dropout: float = 0.2,
+    augment: keras.layers.Layer | None = None,
+) -> keras.Model:
     """Images [0, 255] -> probabilities: a frozen pre-trained base and a head (a new one unless
     ``head`` is given, e.g. one trained on cached features)."""
     backbone = get_backbone(backbone)
@@ -149,8 +162,9 @@ def build_classifier(backbone: str | Backbone, num_classes: int, *, base: keras.
     return attach_head(feature_extractor(backbone, base), head, augment)
 
 
-def scratch_cnn(num_classes: int, image_size: tuple[int, int] = (224, 224), *,
-                augment: keras.layers.Layer | None = None) -> keras.Model:
+def scratch_cnn(
+    num_classes: int, image_size: tuple[int, int] = (224, 224), *, augment: keras.layers.Layer | None = None
+) -> keras.Model:
     """A small CNN with random initial weights: the baseline that transfer learning must beat.
 
     Images [0, 255] (batch, *image_size, 3) -> probabilities (batch, num_classes); four stages of
@@ -206,9 +220,11 @@ class UnfreezeReport:
 
     def __str__(self) -> str:
         first = self.trainable_layers[0] if self.trainable_layers else "none"
-        return (f"{len(self.trainable_layers)} layers with weights trainable from {first} up "
-                f"({self.batchnorm_frozen} BatchNormalization layers kept frozen): "
-                f"{self.trainable_params:,} trainable, {self.frozen_params:,} frozen parameters")
+        return (
+            f"{len(self.trainable_layers)} layers with weights trainable from {first} up "
+            f"({self.batchnorm_frozen} BatchNormalization layers kept frozen): "
+            f"{self.trainable_params:,} trainable, {self.frozen_params:,} frozen parameters"
+        )
 
 
 def count_params(weights) -> int:
@@ -228,8 +244,14 @@ def _top_blocks_start(base: keras.Model, blocks: int) -> int:
     return next(i for i, layer in enumerate(base.layers) if block_of(layer.name) == names[-blocks])
 
 
-def unfreeze(base: keras.Model, *, layers: int | None = None, blocks: int | None = None,
-             fraction: float | None = None, train_batchnorm: bool = False) -> UnfreezeReport:
+def unfreeze(
+    base: keras.Model,
+    *,
+    layers: int | None = None,
+    blocks: int | None = None,
+    fraction: float | None = None,
+    train_batchnorm: bool = False,
+) -> UnfreezeReport:
     """Make the top of ``base`` trainable and keep the rest frozen; give exactly one of:
 
     ``layers``: the last N layers; ``blocks``: the last N blocks (as named by the family, plus the
@@ -257,8 +279,12 @@ def unfreeze(base: keras.Model, *, layers: int | None = None, blocks: int | None
         is_bn = isinstance(layer, keras.layers.BatchNormalization)
         layer.trainable = i >= start and (train_batchnorm or not is_bn)
         kept_bn += i >= start and is_bn and not layer.trainable
-    return UnfreezeReport(count_params(base.trainable_weights), count_params(base.non_trainable_weights),
-                          [layer.name for layer in all_layers[start:] if layer.trainable and layer.weights], kept_bn)
+    return UnfreezeReport(
+        count_params(base.trainable_weights),
+        count_params(base.non_trainable_weights),
+        [layer.name for layer in all_layers[start:] if layer.trainable and layer.weights],
+        kept_bn,
+    )
 
 
 def split_top(backbone: str | Backbone, base: keras.Model, blocks: int) -> tuple[keras.Model, keras.Model]:

@@ -21,7 +21,7 @@ def plot_history(stages: Mapping[str, object], metrics: Sequence[str] = ("loss",
     and ``val_<metric>`` lists. Returns the figure (one panel per metric).
     """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         start = 0
         for i, (stage, history) in enumerate(stages.items()):
             h = _as_dict(history)
@@ -31,8 +31,9 @@ def plot_history(stages: Mapping[str, object], metrics: Sequence[str] = ("loss",
                 ax.plot(epochs, h[f"val_{metric}"], color=f"C{i}", linestyle=":", label=f"{stage}: val")
             if i > 0:
                 ax.axvline(start + 0.5, color="grey", linestyle="--")
-                ax.annotate(f"{stage} starts", (start + 0.6, 0.02), xycoords=("data", "axes fraction"),
-                            fontsize=8, color="grey")
+                ax.annotate(
+                    f"{stage} starts", (start + 0.6, 0.02), xycoords=("data", "axes fraction"), fontsize=8, color="grey"
+                )
             start += len(h[metric])
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
@@ -44,14 +45,20 @@ def plot_history(stages: Mapping[str, object], metrics: Sequence[str] = ("loss",
 def plot_confusion(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> plt.Figure:
     """scikit-learn's confusion matrix display: rows are true classes, columns predictions."""
     display = ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=list(range(len(class_names))), display_labels=class_names,
-        xticks_rotation=45, colorbar=False)
+        y_true,
+        y_pred,
+        labels=list(range(len(class_names))),
+        display_labels=class_names,
+        xticks_rotation=45,
+        colorbar=False,
+    )
     display.figure_.tight_layout()
     return display.figure_
 
 
-def plot_predictions(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
-                     class_names: Sequence[str], *, columns: int = 6) -> plt.Figure:
+def plot_predictions(
+    images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str], *, columns: int = 6
+) -> plt.Figure:
     """A grid of images titled "predicted (true)"; wrong predictions in red with a red frame.
 
     ``images``: (n, h, w, 3) in [0, 255]; labels are class indices.
@@ -62,7 +69,7 @@ def plot_predictions(images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
         ax.set_xticks([])
         ax.set_yticks([])
         ax.axis("off")
-    for ax, image, true, pred in zip(axes.flat, images, y_true, y_pred):
+    for ax, image, true, pred in zip(axes.flat, images, y_true, y_pred, strict=True):
         wrong = true != pred
         ax.axis("on")
         ax.imshow(np.clip(image, 0, 255).astype("uint8"))
@@ -103,12 +110,14 @@ def plot_learning_curves(summary: Sequence[Mapping], *, chance: float | None = N
         ax.fill_between(k, [r["min"] for r in rows], [r["max"] for r in rows], color=f"C{i}", alpha=0.2)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle=":", label="chance")
-    return _accuracy_axes(fig, ax, "labelled training images per class",
-                          "test accuracy (mean; band: min to max over seeds)")
+    return _accuracy_axes(
+        fig, ax, "labelled training images per class", "test accuracy (mean; band: min to max over seeds)"
+    )
 
 
-def plot_accuracy_over_time(curves: Mapping[str, Sequence[tuple[float, float]]], *,
-                            target: float | None = None) -> plt.Figure:
+def plot_accuracy_over_time(
+    curves: Mapping[str, Sequence[tuple[float, float]]], *, target: float | None = None
+) -> plt.Figure:
     """Validation accuracy against wall-clock seconds (log axis), one line per approach.
 
     ``curves`` maps an approach to its (seconds, accuracy) points, e.g. a run's ``val_curve``
@@ -116,7 +125,7 @@ def plot_accuracy_over_time(curves: Mapping[str, Sequence[tuple[float, float]]],
     """
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for i, (approach, points) in enumerate(curves.items()):
-        seconds, acc = zip(*points)
+        seconds, acc = zip(*points, strict=True)
         ax.plot(seconds, acc, marker=".", color=f"C{i}", label=approach.replace("_", " "))
     if target is not None:
         ax.axhline(target, color="grey", linestyle="--", label=f"target {target:.2f}")

@@ -8,6 +8,7 @@ machine, mode and wall time. Works on Linux, macOS and Windows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -98,13 +99,14 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     versions = []
     for package in ("tensorflow", "keras"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{package} {metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return f"{cores()} CPU cores ({cpu}), {platform.system()}, Python {platform.python_version()}, " + ", ".join(versions)
+    return f"{cores()} CPU cores ({cpu}), {platform.system()}, Python {platform.python_version()}, " + ", ".join(
+        versions
+    )

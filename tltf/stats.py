@@ -36,37 +36,47 @@ def wilson(correct: int, n: int, confidence: float = CONFIDENCE) -> tuple[float,
     return float(interval.low), float(interval.high)
 
 
-def paired_bootstrap(correct_a, correct_b, *, confidence: float = CONFIDENCE, seed: int = 0,
-                     resamples: int = 2000) -> tuple[float, tuple[float, float]]:
+def paired_bootstrap(
+    correct_a, correct_b, *, confidence: float = CONFIDENCE, seed: int = 0, resamples: int = 2000
+) -> tuple[float, tuple[float, float]]:
     """Accuracy of A minus accuracy of B on the same test items (boolean arrays, one entry per item),
     with a paired bootstrap interval (``scipy.stats.bootstrap``, BCa, items resampled together)."""
     a, b = np.asarray(correct_a, dtype=float), np.asarray(correct_b, dtype=float)
     difference = a - b
     if np.all(difference == difference[0]):
         return float(difference[0]), (float(difference[0]), float(difference[0]))
-    result = stats.bootstrap((difference,), np.mean, confidence_level=confidence, n_resamples=resamples,
-                             random_state=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (difference,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        random_state=np.random.default_rng(seed),
+    )
     return float(difference.mean()), (float(result.confidence_interval.low), float(result.confidence_interval.high))
 
 
 def summary(values, *, digits: int = 4) -> dict:
     """``{"mean", "ci95", "values"}`` of per-fold or per-seed numbers, rounded; ``ci95`` is None for one value."""
     mean, ci = mean_ci(values)
-    return {"mean": round(mean, digits), "ci95": None if ci is None else [round(c, digits) for c in ci],
-            "values": [round(float(v), digits) for v in values]}
+    return {
+        "mean": round(mean, digits),
+        "ci95": None if ci is None else [round(c, digits) for c in ci],
+        "values": [round(float(v), digits) for v in values],
+    }
 
 
 def single(correct, *, digits: int = 4) -> dict:
     """``{"mean", "ci95"}`` of one accuracy on one split: ``correct`` is a boolean array per item, Wilson interval."""
     correct = np.asarray(correct, dtype=bool)
-    return {"mean": round(float(correct.mean()), digits),
-            "ci95": [round(c, digits) for c in wilson(correct.sum(), len(correct))]}
+    return {
+        "mean": round(float(correct.mean()), digits),
+        "ci95": [round(c, digits) for c in wilson(correct.sum(), len(correct))],
+    }
 
 
 def from_accuracy(accuracy: float, n: int, *, digits: int = 4) -> dict:
     """``single`` for an accuracy already computed on ``n`` items (``accuracy * n`` of them right)."""
-    return {"mean": round(float(accuracy), digits),
-            "ci95": [round(c, digits) for c in wilson(round(accuracy * n), n)]}
+    return {"mean": round(float(accuracy), digits), "ci95": [round(c, digits) for c in wilson(round(accuracy * n), n)]}
 
 
 def paired(a, b, *, digits: int = 4) -> dict:

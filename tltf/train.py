@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
+from tqdm.keras import TqdmCallback
 
 from tltf.models import UnfreezeReport, unfreeze
 
@@ -28,9 +31,14 @@ def seed_everything(seed: int = 42) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def extract_features(model: keras.Model, dataset: tf.data.Dataset, *,
-                     augment: keras.layers.Layer | None = None, views: int = 1
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def extract_features(
+    model: keras.Model,
+    dataset: tf.data.Dataset,
+    *,
+    augment: keras.layers.Layer | None = None,
+    views: int = 1,
+    progress: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Run ``model`` over ``(images, labels)`` batches; returns (features, labels) as NumPy.
 
     Features have shape (n * views, feature_size), float32; labels (n * views,). The first view
@@ -38,10 +46,12 @@ def extract_features(model: keras.Model, dataset: tf.data.Dataset, *,
     through ``augment(images, training=True)``: a cache of augmented copies, so that a head
     trained on cached features still benefits from augmentation. Batches go through
     ``model.predict_on_batch`` (Keras's compiled predict function: about half the time and a third
-    of the memory of eager calls on CPU).
+    of the memory of eager calls on CPU). ``progress`` (a label) shows a progress bar over the batches.
     """
     if views > 1 and augment is None:
         raise ValueError("views > 1 needs an augment layer: un-augmented views would be identical.")
+    batches = int(dataset.cardinality())
+    bar = tqdm(total=views * batches if batches > 0 else None, desc=progress, unit="batch", disable=progress is None)
     features, labels = [], []
     for view in range(views):
         for images, y in dataset:
@@ -49,7 +59,14 @@ def extract_features(model: keras.Model, dataset: tf.data.Dataset, *,
                 images = augment(images, training=True)
             features.append(model.predict_on_batch(images))
             labels.append(np.asarray(y))
+            bar.update()
+    bar.close()
     return np.concatenate(features), np.concatenate(labels)
+
+
+def _bar(progress: bool, desc: str) -> list[keras.callbacks.Callback]:
+    """tqdm's epoch progress bar as a callback list (empty unless ``progress``)."""
+    return [TqdmCallback(verbose=0, desc=desc)] if progress else []
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -80,8 +97,9 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def callbacks(checkpoint: str | Path | None = None, *, patience: int = 5,
-              monitor: str = "val_loss") -> list[keras.callbacks.Callback]:
+def callbacks(
+    checkpoint: str | Path | None = None, *, patience: int = 5, monitor: str = "val_loss"
+) -> list[keras.callbacks.Callback]:
     """Early stopping on the validation split that restores the best weights, plus (optionally)
     the best model saved as a ``.keras`` file at ``checkpoint``."""
     chosen = [keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)]
@@ -97,24 +115,40 @@ def accuracy(model: keras.Model, inputs, labels: np.ndarray) -> float:
 
 def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
     """Adam, sparse categorical cross-entropy (integer labels), accuracy; returns the model."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
-def train_head(head: keras.Model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
-               *, epochs: int = 50, learning_rate: float = 1e-3, batch_size: int = 32,
-               checkpoint: str | Path | None = None, patience: int = 5, verbose: int = 0
-               ) -> keras.callbacks.History:
+def train_head(
+    head: keras.Model,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    *,
+    epochs: int = 50,
+    learning_rate: float = 1e-3,
+    batch_size: int = 32,
+    checkpoint: str | Path | None = None,
+    patience: int = 5,
+    verbose: int = 0,
+    progress: bool = False,
+) -> keras.callbacks.History:
     """Compile and fit a head on cached (features, labels); the validation split picks the epoch.
 
     The best weights (lowest validation loss) are restored at the end; the history has an
-    ``epoch_seconds`` list.
+    ``epoch_seconds`` list. ``progress`` shows a bar over the epochs (tqdm).
     """
     compile_classifier(head, learning_rate)
     timer = EpochTimer()
-    history = head.fit(*train, validation_data=val, epochs=epochs, batch_size=batch_size,
-                       callbacks=[*callbacks(checkpoint, patience=patience), timer], verbose=verbose)
+    history = head.fit(
+        *train,
+        validation_data=val,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=[*callbacks(checkpoint, patience=patience), timer, *_bar(progress, "training the head")],
+        verbose=verbose,
+    )
     history.history["epoch_seconds"] = timer.seconds
     return history
 
@@ -136,6 +170,8 @@ class DiscriminativeAdam(keras.optimizers.Adam):
 
     def __init__(self, learning_rate=1e-3, multipliers=(), **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        # Keras's own variable key (private, listed in tests/test_private_apis.py): update_step receives
+        # the backend's variable (a tf.Variable here), which only this key maps back to the Keras one.
         self._factors = {self._var_key(v): float(f) for variables, f in multipliers for v in variables}
 
     def update_step(self, gradient, variable, learning_rate):
@@ -148,16 +184,20 @@ def layer_groups(base: keras.Model, factors: tuple[float, ...]) -> list[tuple[li
     and pair each group's variables with its factor (for ``DiscriminativeAdam``)."""
     trainable = [layer for layer in base.layers if layer.trainable_weights]
     chunks = np.array_split(np.arange(len(trainable)), len(factors))
-    return [([w for i in chunk for w in trainable[i].trainable_weights], factor)
-            for chunk, factor in zip(chunks, factors)]
+    groups = [[w for i in chunk for w in trainable[i].trainable_weights] for chunk in chunks]
+    return list(zip(groups, factors, strict=True))
 
 
 def warmup_cosine(peak: float, total_steps: int, warmup_steps: int) -> keras.optimizers.schedules.CosineDecay:
     """Keras's cosine decay with a linear warm-up: from peak/100 up to ``peak`` over ``warmup_steps``,
     then down to 0 over the remaining steps."""
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak / 100, decay_steps=max(1, total_steps - warmup_steps),
-        warmup_target=peak, warmup_steps=warmup_steps, alpha=0.0)
+        initial_learning_rate=peak / 100,
+        decay_steps=max(1, total_steps - warmup_steps),
+        warmup_target=peak,
+        warmup_steps=warmup_steps,
+        alpha=0.0,
+    )
 
 
 @dataclass
@@ -169,8 +209,16 @@ class RangeTest:
     suggestion: float
 
 
-def lr_range_test(model: keras.Model, dataset: tf.data.Dataset, *, min_lr: float = 1e-7, max_lr: float = 1.0,
-                  steps: int = 100, smoothing: float = 0.9, divergence: float = 4.0) -> RangeTest:
+def lr_range_test(
+    model: keras.Model,
+    dataset: tf.data.Dataset,
+    *,
+    min_lr: float = 1e-7,
+    max_lr: float = 1.0,
+    steps: int = 100,
+    smoothing: float = 0.9,
+    divergence: float = 4.0,
+) -> RangeTest:
     """A learning-rate range test ("LR finder"): train one batch at a time while the rate grows
     exponentially from ``min_lr`` to ``max_lr``, recording the smoothed loss, and stop when the loss
     exceeds ``divergence`` times its minimum.
@@ -198,33 +246,62 @@ def lr_range_test(model: keras.Model, dataset: tf.data.Dataset, *, min_lr: float
     return RangeTest(lrs, losses, max(lrs[best] / 10, min_lr))
 
 
-def fine_tune(model: keras.Model, base: keras.Model, train_data: tf.data.Dataset, val_data: tf.data.Dataset,
-              *, blocks: int | None = 6, fraction: float | None = None, peak_lr: float = 1e-4,
-              epochs: int = 15, train_batchnorm: bool = False, factors: tuple[float, ...] | None = None,
-              patience: int = 5) -> tuple[keras.callbacks.History, UnfreezeReport]:
+def fine_tune(
+    model: keras.Model,
+    base: keras.Model,
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset,
+    *,
+    blocks: int | None = 6,
+    fraction: float | None = None,
+    peak_lr: float = 1e-4,
+    epochs: int = 15,
+    train_batchnorm: bool = False,
+    factors: tuple[float, ...] | None = None,
+    patience: int = 5,
+    progress: bool = False,
+) -> tuple[keras.callbacks.History, UnfreezeReport]:
     """Stage 2 of transfer learning, as notebook 02 does it step by step.
 
     Unfreezes the top of ``base`` (inside ``model``; see ``tltf.models.unfreeze``), compiles
     ``model`` with Adam on a warm-up (one epoch) + cosine schedule peaking at ``peak_lr``, with
     discriminative rates if ``factors`` (one per group of unfrozen base layers, bottom to top; the
     head keeps ``peak_lr``), and fits with early stopping on the validation loss (best weights
-    restored). Returns the history (with ``epoch_seconds``) and the unfreeze report.
+    restored). Returns the history (with ``epoch_seconds``) and the unfreeze report. ``progress``
+    shows a bar over the epochs.
     """
     report = unfreeze(base, blocks=blocks, fraction=fraction, train_batchnorm=train_batchnorm)
     steps = int(train_data.cardinality())
     schedule = warmup_cosine(peak_lr, total_steps=steps * epochs, warmup_steps=steps)
-    optimizer = (DiscriminativeAdam(schedule, multipliers=layer_groups(base, factors)) if factors
-                 else keras.optimizers.Adam(schedule))
+    optimizer = (
+        DiscriminativeAdam(schedule, multipliers=layer_groups(base, factors))
+        if factors
+        else keras.optimizers.Adam(schedule)
+    )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
-    history = model.fit(train_data, validation_data=val_data, epochs=epochs, verbose=0,
-                        callbacks=[*callbacks(patience=patience), timer])
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[*callbacks(patience=patience), timer, *_bar(progress, "fine-tuning")],
+    )
     history.history["epoch_seconds"] = timer.seconds
     return history, report
 
 
-def fine_tune_all(model: keras.Model, train_data, val_data, *, epochs: int, peak_lr: float,
-                  weight_decay: float | None = None, batch_size: int = 32, seed: int = 0) -> keras.callbacks.History:
+def fine_tune_all(
+    model: keras.Model,
+    train_data,
+    val_data,
+    *,
+    epochs: int,
+    peak_lr: float,
+    weight_decay: float | None = None,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> keras.callbacks.History:
     """Stage 2 with every layer of ``model`` trainable, for models without BatchNorm to protect.
 
     ``train_data`` is a dataset of batches (``keras.utils.PyDataset``, ``tf.data``) or an (x, y) pair
@@ -236,11 +313,17 @@ def fine_tune_all(model: keras.Model, train_data, val_data, *, epochs: int, peak
     for layer in model.layers:  # model.trainable = True would not undo a frozen sub-model's layers
         layer.trainable = True
     arrays = isinstance(train_data, tuple)
-    steps = epochs * (-(-len(train_data[0]) // batch_size) if arrays else len(train_data))
+    steps = epochs * (math.ceil(len(train_data[0]) / batch_size) if arrays else len(train_data))
     schedule = warmup_cosine(peak_lr, steps, max(1, steps // 10))
-    optimizer = (keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay
-                 else keras.optimizers.Adam(schedule))
+    optimizer = (
+        keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(schedule)
+    )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(*(train_data if arrays else (train_data,)), validation_data=val_data, epochs=epochs,
-                     batch_size=batch_size if arrays else None, verbose=0,
-                     callbacks=callbacks(patience=epochs, monitor="val_accuracy"))
+    return model.fit(
+        *(train_data if arrays else (train_data,)),
+        validation_data=val_data,
+        epochs=epochs,
+        batch_size=batch_size if arrays else None,
+        verbose=0,
+        callbacks=callbacks(patience=epochs, monitor="val_accuracy"),
+    )

@@ -9,8 +9,9 @@ from pathlib import Path
 from tltf import data, hub, models, stats, train
 
 
-def compare_backbones(splits: data.Splits, candidates: dict[str, str], *, views: int = 6,
-                      head_epochs: int = 100) -> list[dict]:
+def compare_backbones(
+    splits: data.Splits, candidates: dict[str, str], *, views: int = 6, head_epochs: int = 100
+) -> list[dict]:
     """One row per backbone: ``name``, ``params``, ``size_mb`` (the frozen extractor saved as
     ``.keras``), ``images_per_s`` (CPU, batches of 32 decoded test images through the frozen
     extractor, after a warm-up pass) and ``test_acc`` (the cached-features recipe of notebook 01 on
@@ -35,12 +36,23 @@ def compare_backbones(splits: data.Splits, candidates: dict[str, str], *, views:
             extractor.predict_on_batch(images)
         images_per_s = len(splits.test) / (time.perf_counter() - start)
         head = models.make_head(extractor.output_shape[-1], len(splits.class_names))
-        train.train_head(head, train.extract_features(extractor, plain["train"], augment=data.augmentation(42),
-                                                      views=views),
-                         train.extract_features(extractor, plain["val"]), epochs=head_epochs, patience=10)
+        train.train_head(
+            head,
+            train.extract_features(extractor, plain["train"], augment=data.augmentation(42), views=views),
+            train.extract_features(extractor, plain["val"]),
+            epochs=head_epochs,
+            patience=10,
+        )
         path = Path(tempfile.mkdtemp()) / "extractor.keras"
         extractor.save(path)
         correct = head.predict(test_x, verbose=0).argmax(axis=1) == splits.test.labels
-        rows.append({"name": name, "params": extractor.count_params(), "size_mb": round(path.stat().st_size / 1e6, 1),
-                     "images_per_s": round(images_per_s, 1), "test_acc": stats.single(correct)})
+        rows.append(
+            {
+                "name": name,
+                "params": extractor.count_params(),
+                "size_mb": round(path.stat().st_size / 1e6, 1),
+                "images_per_s": round(images_per_s, 1),
+                "test_acc": stats.single(correct),
+            }
+        )
     return rows

@@ -36,8 +36,9 @@ def knn_accuracy(features: np.ndarray, labels: np.ndarray) -> float:
 def small_backbone_features() -> keras.Model:
     """Exercise 3: MobileNet v1 (width 0.25) features, 256 per image, for [0, 255] input."""
     assets.fetch("mobilenet_025_notop", quiet=True)
-    base = keras.applications.MobileNet(alpha=0.25, include_top=False, weights="imagenet",
-                                        input_shape=(224, 224, 3), pooling="avg")
+    base = keras.applications.MobileNet(
+        alpha=0.25, include_top=False, weights="imagenet", input_shape=(224, 224, 3), pooling="avg"
+    )
     base.trainable = False
     inputs = keras.Input((224, 224, 3))
     x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)  # what mobilenet.preprocess_input does

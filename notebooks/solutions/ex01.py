@@ -10,8 +10,9 @@ import numpy as np
 from tltf import data, models, train
 
 
-def backbone_validation_accuracy(backbone: str, splits: data.Splits, *, views: int = 2,
-                                 epochs: int = 100) -> tuple[float, float]:
+def backbone_validation_accuracy(
+    backbone: str, splits: data.Splits, *, views: int = 2, epochs: int = 100
+) -> tuple[float, float]:
     """Exercise 1: the cached-features recipe with any registered backbone.
 
     Returns (validation accuracy, seconds for extraction plus head training).
@@ -20,8 +21,9 @@ def backbone_validation_accuracy(backbone: str, splits: data.Splits, *, views: i
     spec = models.get_backbone(backbone)
     extractor = models.feature_extractor(spec)  # the backbone's own preprocessing, frozen base
     start = time.perf_counter()
-    train_xy = train.extract_features(extractor, data.make_dataset(splits.train, spec.image_size),
-                                      augment=data.augmentation(42), views=views)
+    train_xy = train.extract_features(
+        extractor, data.make_dataset(splits.train, spec.image_size), augment=data.augmentation(42), views=views
+    )
     val_xy = train.extract_features(extractor, data.make_dataset(splits.val, spec.image_size))
     head = models.make_head(spec.feature_size, len(splits.class_names))
     history = train.train_head(head, train_xy, val_xy, epochs=epochs, patience=10)
@@ -29,8 +31,14 @@ def backbone_validation_accuracy(backbone: str, splits: data.Splits, *, views: i
     return float(best), time.perf_counter() - start
 
 
-def few_shot_curve(train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.ndarray, np.ndarray],
-                   ks: list[int], *, epochs: int = 100, seed: int = 0) -> dict[int, float]:
+def few_shot_curve(
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    ks: list[int],
+    *,
+    epochs: int = 100,
+    seed: int = 0,
+) -> dict[int, float]:
     """Exercise 2: validation accuracy of a head trained on k cached feature rows per class."""
     x, y = train_xy
     rng = np.random.default_rng(seed)
@@ -46,10 +54,13 @@ def few_shot_curve(train_xy: tuple[np.ndarray, np.ndarray], val_xy: tuple[np.nda
 
 def deeper_head(feature_size: int, num_classes: int) -> keras.Sequential:
     """Exercise 3: a head with one hidden layer of 256 ReLU units."""
-    return keras.Sequential([
-        keras.Input((feature_size,)),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(256, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(num_classes, activation="softmax"),
-    ], name="deeper_head")
+    return keras.Sequential(
+        [
+            keras.Input((feature_size,)),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="deeper_head",
+    )

@@ -17,21 +17,28 @@ def weight_change_by_block(before: keras.Model, after: keras.Model) -> dict[str,
     block's kernels: 0 for a frozen block. BatchNormalization statistics are left out.
     """
     change: dict[str, list[float]] = {}
-    for old, new in zip(before.layers, after.layers):
+    for old, new in zip(before.layers, after.layers, strict=True):
         block = models.block_of(new.name)
         if block is None or isinstance(new, keras.layers.BatchNormalization):
             continue
-        for w0, w1 in zip(old.weights, new.weights):
+        for w0, w1 in zip(old.weights, new.weights, strict=True):
             w0, w1 = np.asarray(w0), np.asarray(w1)
             sums = change.setdefault(block, [0.0, 0.0])
             sums[0] += float(np.sum((w1 - w0) ** 2))
-            sums[1] += float(np.sum(w0 ** 2))
+            sums[1] += float(np.sum(w0**2))
     return {block: float(np.sqrt(diff / total)) for block, (diff, total) in change.items()}
 
 
-def gradual_unfreeze(model: keras.Model, base: keras.Model, train_data: tf.data.Dataset,
-                     val_data: tf.data.Dataset, *, max_blocks: int = 3, epochs_per_block: int = 1,
-                     learning_rate: float = 1e-4) -> list[float]:
+def gradual_unfreeze(
+    model: keras.Model,
+    base: keras.Model,
+    train_data: tf.data.Dataset,
+    val_data: tf.data.Dataset,
+    *,
+    max_blocks: int = 3,
+    epochs_per_block: int = 1,
+    learning_rate: float = 1e-4,
+) -> list[float]:
     """Exercise 2: gradual unfreezing (Howard & Ruder, 2018, ULMFiT), one more block per stage.
 
     Stage k (k = 1..max_blocks) unfreezes the top k blocks of ``base`` (inside ``model``; BatchNorm

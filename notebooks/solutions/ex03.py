@@ -19,8 +19,10 @@ def feature_difference(handle: str | Path, dataset: tf.data.Dataset) -> float:
     """
     from_hub = hub.feature_extractor(handle)
     from_keras = models.feature_extractor("mobilenet_v2")
-    return max(float(np.abs(from_hub.predict_on_batch(images) - from_keras.predict_on_batch(images)).max())
-               for images, _ in dataset)
+    return max(
+        float(np.abs(from_hub.predict_on_batch(images) - from_keras.predict_on_batch(images)).max())
+        for images, _ in dataset
+    )
 
 
 def export_and_reload(model: keras.Model, directory: str | Path, images: np.ndarray) -> float:

@@ -11,8 +11,9 @@ import numpy as np
 from tltf import data, text, train
 
 
-def best_ngram_range(splits: data.TextSplits, ranges: Iterable[tuple[int, int]] = ((1, 1), (1, 2), (1, 3))
-                     ) -> tuple[dict[tuple[int, int], float], tuple[int, int]]:
+def best_ngram_range(
+    splits: data.TextSplits, ranges: Iterable[tuple[int, int]] = ((1, 1), (1, 2), (1, 3))
+) -> tuple[dict[tuple[int, int], float], tuple[int, int]]:
     """Exercise 1: validation accuracy of the TF-IDF baseline (C chosen on validation) for each
     ``ngram_range``, and the best range."""
     scores = {}
@@ -22,8 +23,13 @@ def best_ngram_range(splits: data.TextSplits, ranges: Iterable[tuple[int, int]] 
     return scores, max(scores, key=scores.get)
 
 
-def truncation_cost(head: keras.Model, preprocessor, encoder: keras.Model, sentences: data.Sentences,
-                    lengths: Iterable[int] = (8, 16, 32, 128)) -> dict[int, tuple[float, float]]:
+def truncation_cost(
+    head: keras.Model,
+    preprocessor,
+    encoder: keras.Model,
+    sentences: data.Sentences,
+    lengths: Iterable[int] = (8, 16, 32, 128),
+) -> dict[int, tuple[float, float]]:
     """Exercise 2: for each ``sequence_length``, (accuracy of ``head``, seconds to embed) on ``sentences``
     embedded with every sentence cut to that many tokens (padded to it, as the preprocessor does).
     The preprocessor's own length is restored afterwards."""
@@ -41,8 +47,15 @@ def truncation_cost(head: keras.Model, preprocessor, encoder: keras.Model, sente
     return result
 
 
-def target_sentences_needed(features: dict[str, np.ndarray], splits: data.TextSplits, source: str, target: str,
-                            ks: Iterable[int], *, tolerance: float = 0.02) -> int | None:
+def target_sentences_needed(
+    features: dict[str, np.ndarray],
+    splits: data.TextSplits,
+    source: str,
+    target: str,
+    ks: Iterable[int],
+    *,
+    tolerance: float = 0.02,
+) -> int | None:
     """Exercise 3: the smallest k in ``ks`` for which a frozen head trained on ``source``'s training
     sentences plus k (balanced, seeded) of ``target``'s reaches the in-domain head's validation accuracy
     on ``target`` minus ``tolerance``; None if no k does. ``features[split]`` are aligned with

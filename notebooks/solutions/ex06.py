@@ -13,6 +13,7 @@ def level_normalised_baseline(train: tuple[np.ndarray, np.ndarray], test: tuple[
     """Exercise 1: test accuracy of the mean-log-mel baseline after subtracting each clip's mean level.
 
     ``train`` and ``test`` are (patches (n, 96, 64), labels (n,))."""
+
     def summary(patches: np.ndarray) -> np.ndarray:
         means = patches.mean(axis=1)
         return means - means.mean(axis=1, keepdims=True)
@@ -31,5 +32,7 @@ def most_confused(labels: np.ndarray, predictions: np.ndarray) -> tuple[int, int
 
 def speaker_accuracy(labels: np.ndarray, predictions: np.ndarray, speakers: np.ndarray) -> dict[str, float]:
     """Exercise 3: accuracy per speaker."""
-    return {str(s): round(float((predictions[speakers == s] == labels[speakers == s]).mean()), 4)
-            for s in np.unique(speakers)}
+    return {
+        str(s): round(float((predictions[speakers == s] == labels[speakers == s]).mean()), 4)
+        for s in np.unique(speakers)
+    }
