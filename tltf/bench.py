@@ -104,7 +104,6 @@ TABLES: dict[str, list[Table]] = {
             ("test accuracy, fine-tuned (the recipe), mean over seeds {seeds}", "test_acc_fine_tuned", 3),
             ("test accuracy, feature extraction (its stage-1 heads), same seeds", "test_acc_feature_extraction", 3),
             ("gain of fine-tuning, paired over seeds, points", "gain_points", 1),
-            ("best validation accuracy of the fine-tuned runs, per seed", "best_val_acc_fine_tuned", 3),
             ("seconds per fine-tuning epoch (900 photos through the network)", "epoch_s_fine_tuning", 1),
             ("learning-rate finder's suggestion (the rate at the lowest loss, divided by 10)", "suggested_lr", 3),
         ),
@@ -112,12 +111,8 @@ TABLES: dict[str, list[Table]] = {
             [
                 (
                     label,
-                    (
-                        f"test_acc_{slug}",
-                        f"minus_recipe_points_{slug}" if "recipe" not in slug else "",
-                        f"best_val_acc_{slug}",
-                    ),
-                    (3, 1, 3),
+                    (f"test_acc_{slug}", f"minus_recipe_points_{slug}" if "recipe" not in slug else ""),
+                    (3, 1),
                 )
                 for label, slug in FINE_TUNING_RUNS
             ],
@@ -125,7 +120,6 @@ TABLES: dict[str, list[Table]] = {
                 "one run each, seed 42",
                 "test accuracy (Wilson)",
                 "minus the recipe, points (paired bootstrap)",
-                "best validation accuracy",
             ),
         ),
     ],
@@ -152,7 +146,6 @@ TABLES: dict[str, list[Table]] = {
                 "seconds_to_target",
                 1,
             ),
-            ("best validation accuracy with all photos (mean over seeds)", "best_val_acc_all", 3),
             ("seconds spent once before training (caching activations and features; small images)", "prep_seconds", 1),
         ),
     ],
