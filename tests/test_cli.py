@@ -36,6 +36,8 @@ def test_fit_refuses_a_corrupt_image_unless_told_to_skip_it(make_tree, tmp_path,
     (root / "a" / "img_002.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     refused = run("tltf", "fit", str(root), "--out", str(tmp_path / "m.keras"))
     assert refused.returncode == 2 and "a/img_002.jpg" in refused.stderr and "--skip-bad" in refused.stderr
+    assert "truncated or corrupt JPEG" in refused.stderr
+    assert "cuda" not in refused.stderr.lower() and "absl" not in refused.stderr  # TensorFlow's log stays quiet
     skipped = run(
         "tltf", "fit", str(root), "--skip-bad", "--epochs", "2", "--views", "1", "--out", str(tmp_path / "m.keras")
     )

@@ -115,12 +115,17 @@ def fit(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m tltf``; returns the exit status.
 
-    TensorFlow's own start-up log (CUDA probing, graph-rewrite notes) is silenced here, before
-    TensorFlow is imported: it says nothing about the user's data. ``TLTF_VERBOSE=1`` keeps it.
+    TensorFlow's own start-up log (CUDA probing, graph-rewrite notes) and libjpeg's complaints say
+    nothing about the user's data, and TensorFlow 2.21 writes some of them to file descriptor 2 before
+    any log setting applies. So, before TensorFlow is imported, descriptor 2 goes to the null device
+    and Python's ``sys.stderr`` (our errors, progress bars, tracebacks) to a copy of the real one.
+    ``TLTF_VERBOSE=1`` keeps everything.
     """
     if os.environ.get("TLTF_VERBOSE") != "1":
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         warnings.filterwarnings("ignore", module="keras|tensorflow|absl")
+        sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     from tltf.models import BACKBONES
 
     parser = argparse.ArgumentParser(prog="python -m tltf", description=__doc__.splitlines()[0])
