@@ -17,7 +17,7 @@ ALLOWED = {
 FORBIDDEN = {
     r"\btf\.lite\.Interpreter\b": "ai_edge_litert.interpreter.Interpreter",
     r"\btf\.keras\b": "import keras",
-    r"ImageDataGenerator|keras\.preprocessing\.image": "image_dataset_from_directory, augmentation layers",
+    r"\bImage\w+Generator\b|\bkeras\.preprocessing\b": "image_dataset_from_directory, augmentation layers",
     r"\.save\([^)]*\.h5[\"']": "a .keras file",
 }
 #: Private methods of Keras's own classes, which a subclass reaches through ``self``.

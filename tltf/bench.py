@@ -227,7 +227,7 @@ TABLES: dict[str, list[Table]] = {
         _rows(
             ("hub layer, frozen: head on cached features (course split, Wilson interval)", "hub_test_acc_head", 3),
             (
-                "the whole hub layer fine-tuned (BatchNorm in inference mode), 5 epochs (course split)",
+                "the whole hub layer fine-tuned (BatchNorm in inference mode), up to 5 epochs (course split)",
                 "hub_test_acc_fine_tuned",
                 3,
             ),
