@@ -75,9 +75,9 @@ def yamnet(mirror):
 @pytest.fixture(scope="session")
 def mobilenet_module(tmp_path_factory, mirror):
     """The locally built MobileNetV2 hub module (a SavedModel folder), built once per run."""
-    from tltf import hub
+    from tltf import hub_layer
 
-    return hub.build_mobilenet_v2_module(tmp_path_factory.mktemp("hub") / "mobilenet_v2")
+    return hub_layer.build_mobilenet_v2_module(tmp_path_factory.mktemp("hub") / "mobilenet_v2")
 
 
 @pytest.fixture

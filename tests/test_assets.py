@@ -42,8 +42,11 @@ def closed_port_url() -> str:
 
 def fake_registry(monkeypatch, **entries):
     """Replace the registry with test entries (dicts of Asset fields)."""
+    from tltf import registry
+
     table = {name: assets.Asset(name=name, **fields) for name, fields in entries.items()}
-    monkeypatch.setattr(assets, "registry", lambda: table)
+    monkeypatch.setattr(registry, "registry", lambda: table)  # what assets.get reads
+    monkeypatch.setattr(assets, "registry", lambda: table)  # what `python -m tltf.assets list` reads
 
 
 def keras_entry(url, sha=None, mirror=None):

@@ -79,7 +79,8 @@ def test_a_file_that_is_not_yamnet_is_refused(tmp_path):
 def test_fsdd_has_3000_recordings_of_10_digits_by_6_speakers(mirror):
     from tltf import assets, data
 
-    recordings, accents = data.scan_recordings(assets.fetch("free_spoken_digit", quiet=True))
+    recordings = data.scan_recordings(assets.fetch("free_spoken_digit", quiet=True))
+    accents = dict(zip(recordings.speakers, recordings.accents, strict=True))
     assert len(recordings) == 3000 and np.bincount(recordings.labels).tolist() == [300] * 10
     assert sorted(accents) == sorted(set(recordings.speakers)) and len(accents) == 6
     assert set(recordings.indices) == set(range(50))
@@ -88,15 +89,15 @@ def test_fsdd_has_3000_recordings_of_10_digits_by_6_speakers(mirror):
 def test_fsdd_splits_official_and_held_out_speakers(mirror):
     from tltf import data
 
-    official = data.load_digits("official", quick=False, verbose=False)
+    official = data.load_spoken_digits("official", quick=False, verbose=False)
     assert (len(official.train), len(official.val), len(official.test)) == (2430, 270, 300)
     assert set(official.test.indices) == set(range(5)) and official.train.indices.min() >= 5
-    speaker = data.load_digits("speaker", quick=False, verbose=False)
+    speaker = data.load_spoken_digits("speaker", quick=False, verbose=False)
     assert set(speaker.test.speakers) == set(data.HELD_OUT_SPEAKERS) and len(speaker.test) == 1000
     assert not set(speaker.train.speakers) & set(data.HELD_OUT_SPEAKERS)
     assert not set(speaker.train.paths) & set(speaker.val.paths)
     with pytest.raises(ValueError, match="official"):
-        data.load_digits("random", verbose=False)
+        data.load_spoken_digits("random", verbose=False)
 
 
 def test_recordings_with_odd_names_are_errors(tmp_path):
@@ -105,7 +106,7 @@ def test_recordings_with_odd_names_are_errors(tmp_path):
     (tmp_path / "recordings").mkdir()
     (tmp_path / "speakers.csv").write_text("speaker,gender,accent,language\nann,female,USA,english\n")
     (tmp_path / "recordings" / "3_ann_0.wav").write_bytes(b"")
-    assert data.scan_recordings(tmp_path)[0].labels.tolist() == [3]
+    assert data.scan_recordings(tmp_path).labels.tolist() == [3]
     (tmp_path / "recordings" / "3_bob_0.wav").write_bytes(b"")
     with pytest.raises(data.DataError, match="bob"):
         data.scan_recordings(tmp_path)

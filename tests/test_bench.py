@@ -1,4 +1,5 @@
-"""The benchmark runner on the fastest notebook (quick mode), and README tables == records.
+"""The benchmark runner (tltf.bench) on the fastest notebook, in quick mode, and README tables == records
+(tltf.tables).
 
 Notebook 00 is run here, through ``python -m tltf.bench basics``, instead of by nbval (see
 conftest.py): the runner fails on the first failing cell, so its asserts are tested all the same.
@@ -8,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from tltf import bench
+from tltf import tables
 
 
 def test_runner_executes_the_notebook_and_prints_its_record_last(mirror):
@@ -24,18 +25,18 @@ def test_runner_executes_the_notebook_and_prints_its_record_last(mirror):
 
 
 def test_readme_tables_are_rendered_from_the_records():
-    current = bench.README.read_text(encoding="utf-8")
-    assert bench.readme(current) == current, (
+    current = tables.README.read_text(encoding="utf-8")
+    assert tables.readme(current) == current, (
         "README tables differ from benchmarks/*.json: run `python -m tltf.bench readme`"
     )
-    for name in bench.BENCHMARKS:
-        if bench.load(name) is not None:
+    for name in tables.BENCHMARKS:
+        if tables.load(name) is not None:
             assert f"<!-- bench:{name} -->" in current, f"benchmarks/{name}.json is not shown in the README"
 
 
 def test_a_table_cell_shows_the_interval_and_missing_keys_plainly():
     result = {"acc_mean": 0.871, "acc_ci95": [0.86, 0.882], "n": 1500, "s": 0.3412, "seeds": [0, 1, 2]}
-    assert bench.cell(result, "acc", 3) == "0.871 (0.860 to 0.882)"
-    assert bench.cell(result, "n", 0) == "1,500" and bench.cell(result, "s", 2) == "0.34"
-    assert bench.cell(result, "seeds", 0) == "0, 1, 2" and bench.cell(result, "gone", 3) == "not recorded"
-    assert bench.number([0.93667, 0.94], 3) == "0.937, 0.940" and bench.number(3e-6, 3) == "3.0e-06"
+    assert tables.cell(result, "acc", 3) == "0.871 (0.860 to 0.882)"
+    assert tables.cell(result, "n", 0) == "1,500" and tables.cell(result, "s", 2) == "0.34"
+    assert tables.cell(result, "seeds", 0) == "0, 1, 2" and tables.cell(result, "gone", 3) == "not recorded"
+    assert tables.number([0.93667, 0.94], 3) == "0.937, 0.940" and tables.number(3e-6, 3) == "3.0e-06"

@@ -136,3 +136,33 @@ def test_quick_flowers_are_the_real_photos_split_60_20_20(flowers):
     assert splits.class_names == ["daisy", "dandelion", "roses", "sunflowers", "tulips"]
     assert (len(splits.train), len(splits.val), len(splits.test)) == (60, 20, 20)
     assert all(str(flowers) in p for p in splits.test.paths)
+
+
+def test_examples_keep_columns_aligned_and_say_what_is_missing():
+    from tltf.data import Examples
+
+    rows = Examples(texts=np.array(["a", "b", "c", "d"]), labels=np.array([0, 1, 0, 1]), domains=np.array(list("xxyy")))
+    assert rows.take(np.array([3, 0])).texts.tolist() == ["a", "d"]  # original order kept
+    assert rows.take(rows.labels == 1).texts.tolist() == ["b", "d"]  # a mask works too
+    assert rows.where(domains="y", labels=1).texts.tolist() == ["d"]
+    with pytest.raises(AttributeError, match="no column 'paths'; they have texts, labels, domains"):
+        _ = rows.paths
+    with pytest.raises(ValueError, match="lengths"):
+        Examples(texts=np.array(["a"]), labels=np.array([0, 1]))
+    with pytest.raises(ValueError, match="labels"):
+        Examples(texts=np.array(["a"]))
+
+
+def test_splits_table_counts_by_class_or_by_any_columns():
+    from tltf.data import Examples, Splits
+
+    def part(labels, speakers):
+        return Examples(labels=np.array(labels), speakers=np.array(speakers), accents=np.array(["x"] * len(labels)))
+
+    splits = Splits(part([0, 0, 1], ["a", "b", "b"]), part([1], ["a"]), part([0, 1], ["b", "b"]), ["cat", "dog"])
+    table = splits.table()
+    assert table.loc["cat"].tolist() == [2, 0, 1, 3] and table.loc["total"].tolist() == [3, 1, 2, 6]
+    assert list(table.columns) == ["train", "val", "test", "total"]
+    by_speaker = Splits(splits.train, splits.val, splits.test, ["cat", "dog"], by=("speakers", "accents")).table()
+    assert by_speaker.loc[("b", "x")].tolist() == [2, 0, 2, 4]
+    assert len(splits.where(speakers="a").test) == 0

@@ -84,6 +84,7 @@ def test_unfrozen_base_keeps_batchnorm_in_inference_mode_unless_told(mobilenet):
 
 
 def test_discriminative_rates_scale_each_layers_step():
+    keras.utils.set_random_seed(0)  # the initial weights, whatever ran before in this worker
     early, late = keras.layers.Dense(8, name="early"), keras.layers.Dense(3, name="late")
     model = keras.Sequential([keras.Input((5,)), early, late])
     model.compile(

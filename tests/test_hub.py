@@ -1,4 +1,4 @@
-"""tltf.hub: hub modules as Keras 3 layers (Sequential, functional, fine-tuning, saving) and the
+"""tltf.hub_layer: hub modules as Keras 3 layers (Sequential, functional, fine-tuning, saving) and the
 locally built MobileNetV2 module."""
 
 import urllib.error
@@ -7,12 +7,12 @@ import keras
 import numpy as np
 import pytest
 
-from tltf import hub
+from tltf import hub_layer
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return hub.build_demo_module(tmp_path_factory.mktemp("hub") / "demo")
+    return hub_layer.build_demo_module(tmp_path_factory.mktemp("hub") / "demo")
 
 
 X = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
@@ -20,16 +20,16 @@ Y = np.random.default_rng(1).normal(size=(32, 1)).astype("float32")
 
 
 def test_in_sequential_and_functional_models(demo):
-    sequential = keras.Sequential([keras.Input((3,)), hub.HubLayer(demo)])
+    sequential = keras.Sequential([keras.Input((3,)), hub_layer.HubLayer(demo)])
     inputs = keras.Input((3,))
-    functional = keras.Model(inputs, keras.layers.Dense(1)(hub.HubLayer(demo)(inputs)))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(hub_layer.HubLayer(demo)(inputs)))
     np.testing.assert_allclose(sequential.predict(X, verbose=0), X @ np.ones((3, 2)), rtol=1e-6)
     assert functional.output_shape == (None, 1)
 
 
 def test_fine_tuning_updates_the_module_and_freezing_does_not(demo):
     for trainable in (True, False):
-        layer = hub.HubLayer(demo, trainable=trainable)
+        layer = hub_layer.HubLayer(demo, trainable=trainable)
         model = keras.Sequential([keras.Input((3,)), layer, keras.layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
         before = [w.numpy().copy() for w in layer.weights]
@@ -40,7 +40,7 @@ def test_fine_tuning_updates_the_module_and_freezing_does_not(demo):
 
 
 def test_saved_and_reloaded_model_predicts_the_same_fine_tuned_weights(demo, tmp_path):
-    model = keras.Sequential([keras.Input((3,)), hub.HubLayer(demo, trainable=True), keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((3,)), hub_layer.HubLayer(demo, trainable=True), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
     model.fit(X, Y, epochs=3, verbose=0)
     model.save(tmp_path / "m.keras")
@@ -52,19 +52,19 @@ def test_saved_and_reloaded_model_predicts_the_same_fine_tuned_weights(demo, tmp
 def test_missing_module_offline_names_the_handle(monkeypatch, tmp_path):
     import tensorflow_hub
 
-    with pytest.raises(hub.HubError, match="nowhere"):
-        hub.HubLayer(tmp_path / "nowhere")
+    with pytest.raises(hub_layer.HubError, match="nowhere"):
+        hub_layer.HubLayer(tmp_path / "nowhere")
 
     def offline(handle):
         raise urllib.error.URLError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(tensorflow_hub, "resolve", offline)
-    with pytest.raises(hub.HubError, match="mobilenet_v2_100_224/feature_vector/5.*TFHUB_CACHE_DIR"):
-        hub.HubLayer(hub.MOBILENET_V2_HANDLE)
+    with pytest.raises(hub_layer.HubError, match="mobilenet_v2_100_224/feature_vector/5.*TFHUB_CACHE_DIR"):
+        hub_layer.HubLayer(hub_layer.MOBILENET_V2_HANDLE)
 
 
 def test_built_module_is_labelled_and_matches_keras_mobilenet_v2(mobilenet_module, capsys):
-    layer = hub.HubLayer(mobilenet_module)
+    layer = hub_layer.HubLayer(mobilenet_module)
     assert "locally built" in capsys.readouterr().out
     images = np.random.default_rng(0).uniform(0, 1, (4, 224, 224, 3)).astype("float32")
     base = keras.applications.MobileNetV2(

@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: (file, private name): why it stays.
 ALLOWED = {
-    ("tltf/assets.py", "keras.src"): "keras_home(): Keras has no public accessor for its models folder",
+    ("tltf/registry.py", "keras.src"): "keras_home(): Keras has no public accessor for its models folder",
     ("tltf/audio.py", "_get_ops_details"): "LiteRT has no public list of a model's operations (YAMNet's weights)",
     ("tltf/train.py", "_var_key"): "the optimizer's key from a backend variable to its Keras variable",
 }
@@ -26,7 +26,7 @@ PRIVATE = re.compile(r"keras\.src|\b\w+\._(?!_)[a-z]\w*\(")  # obj._private()
 
 
 def sources() -> dict[str, str]:
-    files = {str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in sorted(REPO.glob("tltf/*.py"))}
+    files = {str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in sorted(REPO.glob("tltf/**/*.py"))}
     for path in sorted(REPO.glob("notebooks/**/*.py")) + sorted(REPO.glob("notebooks/*.ipynb")):
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".ipynb":

@@ -8,8 +8,6 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-#: Notebooks not yet cut into the template's short cells (issue 15); strict: a notebook that passes must leave.
-NOT_YET = {"01", "02", "04", "05", "06"}
 
 
 def lines(cell) -> int:
@@ -29,16 +27,7 @@ def layout(path: Path) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="not yet in the template"))
-        if p.name[:2] in NOT_YET
-        else p
-        for p in NOTEBOOKS
-    ],
-    ids=lambda p: p.name[:2],
-)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_notebook_follows_the_template(path):
     got = layout(path)
     assert got["median lines"] <= 4 and got["longest"] <= 20, got

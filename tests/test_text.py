@@ -38,7 +38,7 @@ def test_splits_are_stratified_by_domain_and_label_and_seeded(mirror):
     splits = data.load_sentiment(quick=False, verbose=False)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (1800, 600, 600)
     for domain in data.SENTIMENT_FILES:
-        part = splits.domain(domain)
+        part = splits.where(domains=domain)
         assert [len(s) for s in (part.train, part.val, part.test)] == [600, 200, 200]
         assert [s.labels.sum() for s in (part.train, part.val, part.test)] == [300, 100, 100]
     again = data.load_sentiment(quick=False, verbose=False)
@@ -51,7 +51,7 @@ def test_splits_are_stratified_by_domain_and_label_and_seeded(mirror):
 
 def test_quick_mode_keeps_40_per_domain_and_label(mirror):
     splits = data.load_sentiment(quick=True, verbose=False)
-    assert len(splits.train) + len(splits.val) + len(splits.test) == 3 * 2 * data.QUICK_SENTENCES
+    assert len(splits.train) + len(splits.val) + len(splits.test) == 3 * 2 * data.sentences.QUICK_SENTENCES
 
 
 def test_glove_layers_return_the_glove_row(mirror):

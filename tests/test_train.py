@@ -69,7 +69,7 @@ def test_cached_head_and_end_to_end_model_predict_the_same(quick_flowers):
     np.testing.assert_allclose(end_to_end.predict(test_ds, verbose=0), head.predict(x_test, verbose=0), atol=1e-5)
 
 
-def test_fine_tune_all_trains_a_frozen_sub_model_from_arrays():
+def test_fine_tune_trains_a_frozen_sub_model_from_arrays():
     import keras
     import numpy as np
 
@@ -82,6 +82,7 @@ def test_fine_tune_all_trains_a_frozen_sub_model_from_arrays():
     x = np.random.default_rng(0).normal(size=(40, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
     before = inner.get_weights()[0].copy()
-    history = train.fine_tune_all(model, (x, y), (x, y), epochs=2, peak_lr=1e-2)
-    assert len(history.history["val_accuracy"]) == 2 and len(model.trainable_weights) == 4
+    history, report = train.fine_tune(model, model, (x, y), (x, y), blocks=None, fraction=1.0, epochs=2, peak_lr=1e-2)
+    assert len(history.history["val_accuracy"]) == 2 and len(history.history["epoch_seconds"]) == 2
+    assert len(model.trainable_weights) == 4 and report.trainable_params == 4 * 8 + 8 + 8 * 2 + 2
     assert not np.allclose(before, inner.get_weights()[0])

@@ -1,11 +1,14 @@
 """tltf: the helper package of a transfer-learning course in Keras 3 / TensorFlow.
 
-Modules, one concern each: ``assets`` (registry, mirror, cache), ``checksums`` (hashes, manifests,
-pooch downloads), ``data`` (datasets, splits, pipelines), ``models`` (backbone registry, classifier
-builder), ``train`` (seeding, feature caching, callbacks), ``text`` (sentence encoder, GloVe,
-padded batches), ``audio`` (YAMNet front end and network), ``plots``, ``stats`` (95 % intervals),
-``record`` (what a notebook measured), ``bench`` (``python -m tltf.bench``: runs a notebook, keeps
-its record) and ``cli`` (``python -m tltf``).
+Modules, one concern each: ``registry`` (the asset registry and where assets are looked for),
+``assets`` (mirror, cache, verified downloads), ``checksums`` (hashes, manifests, pooch downloads),
+``data`` (one container for every dataset; ``images``, ``sentences``, ``recordings``), ``models``
+(backbone registry, classifier builder, unfreezing), ``train`` (seeding, feature caching, callbacks, the
+one fine-tuning routine), ``hub_layer`` (hub modules as Keras 3 layers), ``text`` (sentence encoder,
+GloVe, padded batches), ``audio`` (YAMNet front end and network), ``curves`` (learning-curve
+experiments), ``plots``, ``stats`` (95 % intervals), ``record`` (what a notebook measured), ``bench``
+(``python -m tltf.bench``: runs a notebook, keeps its record), ``tables`` (the README's benchmark tables)
+and ``cli`` (``python -m tltf``). One lesson's own helpers live in ``notebooks/lessons/``.
 Import the submodules you need; this top level stays light (no TensorFlow import).
 """
 

@@ -1,6 +1,6 @@
 """Find, verify and download the course's assets (datasets and Keras weight files).
 
-The registry lives in ``data/assets.json``. Each asset resolves in this order:
+The registry lives in ``data/assets.json`` (read by ``tltf.registry``). Each asset resolves in this order:
 
 1. a mirror folder named by the environment variable ``TLTF_ASSETS`` (read-only is fine);
 2. a local cache: Keras's own models folder for Keras files, ``$TLTF_CACHE`` (default ``data/``) for
@@ -17,141 +17,55 @@ Command line: ``python -m tltf.assets fetch [NAME ...]``, ``verify [NAME ...]``,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from tltf.checksums import AssetError, download, file_hash, staged, verify_tree, write_manifest
+from tltf.registry import (
+    REGISTRY,
+    Asset,
+    cache_dir,
+    get,
+    identify,
+    keras_models_dir,
+    local_path,
+    mirror_copy,
+    mirror_dir,
+    mirror_note,
+    registry,
+    unavailable,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-REGISTRY = REPO / "data" / "assets.json"
-MIRROR_ENV = "TLTF_ASSETS"
-CACHE_ENV = "TLTF_CACHE"
-
-
-@dataclass(frozen=True)
-class Asset:
-    """One registry entry; ``upstream`` and ``mirror`` hold url/path, sha256, size and a note."""
-
-    name: str
-    kind: str  # "dataset" (a class-per-folder tree), "keras-file" (goes to Keras's models folder) or "files"
-    required: bool  # needed by the notebooks; `fetch` with no names fetches these
-    description: str
-    upstream: dict
-    mirror: dict | None
-    license: str
-    citation: str
-    file: str | None = None  # keras-file: the official Keras file name
-    subset: dict | None = None  # dataset: how the course subset is drawn from the upstream set
-    files: dict | None = None  # files: {file name: {"sha256", "size", optional "url"}} of one folder
-
-    def provenance(self) -> str:
-        """A few lines saying what the asset is, its licence and how to cite it."""
-        return f"{self.name}: {self.description}\n  licence: {self.license}\n  cite: {self.citation}"
-
-
-def registry() -> dict[str, Asset]:
-    """All assets in ``data/assets.json``, by name."""
-    entries = json.loads(REGISTRY.read_text(encoding="utf-8"))
-    return {name: Asset(name=name, **fields) for name, fields in entries.items()}
-
-
-def get(name: str) -> Asset:
-    """The registry entry called ``name``; a clear error lists the known names."""
-    assets = registry()
-    if name not in assets:
-        raise AssetError(f"Unknown asset {name!r}. Known assets: {', '.join(sorted(assets))}.")
-    return assets[name]
-
-
-def mirror_dir() -> Path | None:
-    """The mirror folder named by ``$TLTF_ASSETS``, or None when the variable is unset."""
-    value = os.environ.get(MIRROR_ENV)
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        raise AssetError(
-            f"{MIRROR_ENV}={value} is not a folder. Point it at a copy of the course's "
-            "asset mirror, or unset it to download from upstream."
-        )
-    return path
-
-
-def cache_dir() -> Path:
-    """Where datasets are downloaded and unpacked: ``$TLTF_CACHE`` or the repository's ``data/``."""
-    return Path(os.environ.get(CACHE_ENV) or REPO / "data").expanduser()
-
-
-def keras_models_dir() -> Path:
-    """The folder ``keras.utils.get_file(..., cache_subdir="models")`` reads: Keras's own rule."""
-    from keras.src.backend.config import keras_home  # Keras has no public accessor for it
-
-    base = Path(keras_home()).expanduser()
-    if base.exists() and not os.access(base, os.W_OK):
-        base = Path(tempfile.gettempdir()) / ".keras"
-    return base / "models"
-
-
-def local_path(asset: Asset) -> Path:
-    """Where an asset's local (cached or downloaded) copy lives: Keras's models folder for a Keras
-    file, ``cache_dir()/datasets/NAME`` for a dataset, ``cache_dir()/<mirror path>`` for files."""
-    if asset.kind == "keras-file":
-        return keras_models_dir() / asset.file
-    if asset.kind == "dataset":
-        return cache_dir() / "datasets" / asset.name
-    return cache_dir() / asset.mirror["path"]
-
-
-def identify(asset: Asset, path: Path) -> str | None:
-    """Which recorded version ``path`` holds: "official bytes", "mirror rebuild" or None (no match)."""
-    sha = file_hash(path)
-    if sha == asset.upstream.get("sha256") or (
-        asset.upstream.get("md5") and file_hash(path, "md5") == asset.upstream["md5"]
-    ):
-        return "official bytes"
-    if asset.mirror and sha == asset.mirror["sha256"]:
-        return "mirror rebuild" if "REBUILT" in asset.mirror.get("note", "") else "official bytes"
-    return None
-
-
-def _unavailable(asset: Asset, looked: list[str], err: AssetError) -> AssetError:
-    """The one error a user sees when an asset can be found nowhere."""
-    where = "; ".join(looked)
-    return AssetError(
-        f"Asset {asset.name!r} is not available. Looked in: {where}. {err} "
-        f"Offline? Set {MIRROR_ENV} to a folder holding the course's asset mirror (see the README, "
-        f"'Offline and classroom use'), or go online and run: python -m tltf.assets fetch {asset.name}"
-    )
-
-
-def _mirror_copy(asset: Asset) -> Path | None:
-    """The asset's path inside the mirror, or None when there is no mirror or it lacks the asset."""
-    root = mirror_dir()
-    if root is None or asset.mirror is None:
-        return None
-    path = root / asset.mirror["path"]
-    return path if path.exists() else None
-
-
-def _mirror_note(asset: Asset) -> str:
-    mirror = mirror_dir()
-    if mirror is None:
-        return f"mirror: {MIRROR_ENV} is not set"
-    if asset.mirror is None:
-        return f"mirror {mirror}: this asset is not part of the mirror layout"
-    return f"mirror {mirror / asset.mirror['path']}: not there"
+#: This module's own functions, and the registry's that users call as ``assets.get`` and so on.
+__all__ = [
+    "REGISTRY",
+    "Asset",
+    "AssetError",
+    "cache_dir",
+    "choose_subset",
+    "download",
+    "fetch",
+    "file_hash",
+    "get",
+    "keras_models_dir",
+    "local_path",
+    "main",
+    "mirror_dir",
+    "registry",
+    "verify",
+    "verify_tree",
+    "write_manifest",
+]
 
 
 def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
     target = local_path(asset)
-    source = _mirror_copy(asset)
+    source = mirror_copy(asset)
     if source is not None:
         if identify(asset, source) is None:
             raise AssetError(
@@ -174,7 +88,7 @@ def _fetch_keras_file(asset: Asset) -> tuple[Path, str]:
             asset.upstream["url"], target, sha256=asset.upstream.get("sha256"), md5=asset.upstream.get("md5")
         )
     except AssetError as err:
-        raise _unavailable(asset, [_mirror_note(asset), f"Keras cache {target}: not there"], err) from None
+        raise unavailable(asset, [mirror_note(asset), f"Keras cache {target}: not there"], err) from None
     checked = (
         "verified"
         if asset.upstream.get("sha256") or asset.upstream.get("md5")
@@ -198,7 +112,7 @@ def choose_subset(full_root: Path, subset: dict) -> list[str]:
 
 
 def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
-    source = _mirror_copy(asset)
+    source = mirror_copy(asset)
     if source is not None:
         count = verify_tree(source, asset.mirror["manifest"], asset.mirror["sha256"])
         return source, f"mirror {source} ({count} files verified)"
@@ -213,7 +127,7 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
         if not (archive.exists() and file_hash(archive) == asset.upstream["sha256"]):
             download(asset.upstream["url"], archive, sha256=asset.upstream["sha256"])
     except AssetError as err:
-        raise _unavailable(asset, [_mirror_note(asset), f"cache {local}: not there"], err) from None
+        raise unavailable(asset, [mirror_note(asset), f"cache {local}: not there"], err) from None
     full = local.with_name(asset.name + "_full")
     local.parent.mkdir(parents=True, exist_ok=True)
     if not full.is_dir():
@@ -284,7 +198,7 @@ def _derive_top_rows(asset: Asset, archive: Path, folder: Path) -> None:
 
 
 def _fetch_files(asset: Asset) -> tuple[Path, str]:
-    source = _mirror_copy(asset)
+    source = mirror_copy(asset)
     if source is not None:
         if problems := _files_problems(asset, source):
             raise AssetError(
@@ -302,7 +216,7 @@ def _fetch_files(asset: Asset) -> tuple[Path, str]:
         archive = cache_dir() / "downloads" / Path(asset.upstream["url"]).name
         sha = file_hash(archive) if archive.exists() else download(asset.upstream["url"], archive)
     except AssetError as err:
-        raise _unavailable(asset, [_mirror_note(asset), f"cache {local}: not there"], err) from None
+        raise unavailable(asset, [mirror_note(asset), f"cache {local}: not there"], err) from None
     _derive_top_rows(asset, archive, local)
     problems = _files_problems(asset, local)
     note = (
@@ -340,7 +254,7 @@ def verify(name: str) -> tuple[str, str]:
     """
     asset = get(name)
     copies = []
-    if (source := _mirror_copy(asset)) is not None:
+    if (source := mirror_copy(asset)) is not None:
         copies.append(("mirror", source))
     local = local_path(asset)
     if local.exists():

@@ -1,6 +1,5 @@
 """Learning curves: test accuracy against labelled images per class, for transfer learning and a
-CNN trained from scratch, over several seeds; the wall-clock time each approach needs to reach a
-target accuracy, and what that time costs.
+CNN trained from scratch, over several seeds, each point summarised with its interval.
 
 ``Experiment`` computes what the transfer approaches share once: the activations of the frozen
 lower part of the backbone for every training image (the original and augmented views), from which
@@ -25,12 +24,6 @@ PER_CLASS = (1, 5, 10, 25, 50, None) if not QUICK else (5, None)
 #: One run per seed and point: the seed draws the subset and the initial weights.
 SEEDS = (0, 1, 2) if not QUICK else (0, 1)
 APPROACHES = ("feature_extraction", "fine_tuned", "scratch")
-#: The validation accuracy whose wall-clock time ``seconds_to_target`` reports: one that training
-#: from scratch reaches on every seed here (it levels off around 0.70 on the validation split).
-TARGET = 0.60
-#: Illustrative on-demand cloud prices in US dollars (not measured; put in your own): one CPU core
-#: for an hour, one GPU for an hour.
-PRICES = {"core_hour_usd": 0.05, "gpu_hour_usd": 1.00}
 
 
 @dataclass
@@ -66,7 +59,7 @@ def _fit(
     an epoch is at least ``min_rows / 32`` updates whatever the subset's size. Returns the history
     and the seconds of each epoch (validation included).
     """
-    rows = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), max(len(x), min_rows)))
+    rows = epoch_order(len(x), min_rows, seed)
     timer = train.EpochTimer()
     history = model.fit(
         x[rows],
@@ -74,11 +67,16 @@ def _fit(
         validation_data=val,
         epochs=epochs,
         batch_size=32,
-        validation_batch_size=256,
         verbose=0,
         callbacks=[*train.callbacks(patience=patience, monitor=monitor), timer],
     )
     return history, timer.seconds
+
+
+def epoch_order(rows: int, min_rows: int, seed: int) -> np.ndarray:
+    """Row positions for one pass of training: ``range(rows)`` repeated up to ``min_rows`` (when
+    smaller), shuffled with ``seed``; shape (max(rows, min_rows),)."""
+    return np.random.default_rng(seed).permutation(np.resize(np.arange(rows), max(rows, min_rows)))
 
 
 def _steps_per_epoch(rows: int, min_rows: int, batch_size: int = 32) -> int:
@@ -113,13 +111,15 @@ class Experiment:
         self.splits, self.views, self.quick = splits, views, quick
         #: Rows per epoch at least (a smaller training set is repeated); scratch uses half.
         self.epoch_rows = 64 if quick else 320
+        #: Epochs of stage 2 of ``fine_tuned`` (the top blocks and the head together).
+        self.fine_tune_epochs = 1 if quick else 3
         self.spec = models.get_backbone(backbone)
         self.num_classes = len(splits.class_names)
         train.seed_everything(42)
         self.base = models.load_backbone(self.spec)
         self.lower, self.top = models.split_top(self.spec, self.base, blocks)
         self.blocks = blocks
-        self._top_weights = self.top.get_weights()
+        self._imagenet_top = self.top.get_weights()
 
         def activations(name: str, n_views: int = 1) -> np.ndarray:
             dataset = data.make_dataset(getattr(splits, name), self.spec.image_size)
@@ -158,9 +158,13 @@ class Experiment:
     def _k(self, rows: np.ndarray) -> int:
         return round(len(rows) / self.num_classes)
 
-    def _head(self, rows: np.ndarray, seed: int) -> tuple[keras.Model, keras.callbacks.History, list[float]]:
-        """Stage 1, shared by both transfer approaches: a new head (unit-length features) on cached
-        features."""
+    def reset_top(self) -> None:
+        """Put the ImageNet weights back into the top blocks (``self.top``), as every run starts."""
+        self.top.set_weights(self._imagenet_top)
+
+    def head(self, rows: np.ndarray, seed: int) -> tuple[keras.Model, keras.callbacks.History, list[float]]:
+        """Stage 1, shared by both transfer approaches: a new head (unit-length features) trained on
+        the cached features of the training images at ``rows``; returns (head, history, epoch seconds)."""
         train.seed_everything(seed)
         head = models.make_head(self.spec.feature_size, self.num_classes, normalize=True)
         train.compile_classifier(head, 1e-2)
@@ -180,7 +184,7 @@ class Experiment:
     def feature_extraction(self, per_class: int | None, seed: int) -> Run:
         """A head trained on the frozen backbone's cached features."""
         rows = self.subset(per_class, seed)
-        head, history, seconds = self._head(rows, seed)
+        head, history, seconds = self.head(rows, seed)
         return Run(
             "feature_extraction",
             self._k(rows),
@@ -196,27 +200,22 @@ class Experiment:
         """Stage 1 (``feature_extraction``), then the top ``blocks`` blocks and the head trained
         together on the cached lower activations, BatchNorm frozen, warm-up + cosine rate."""
         rows = self.subset(per_class, seed)
-        head, history1, seconds1 = self._head(rows, seed)
-        self.top.set_weights(self._top_weights)  # every run starts from ImageNet's weights
-        report = models.unfreeze(self.base, blocks=self.blocks)
+        head, history1, seconds1 = self.head(rows, seed)
+        self.reset_top()
         model = keras.Sequential([keras.Input(self.cut["train"].shape[1:]), self.top, head])
         x, y = self.cut["train"][self.view_rows(rows)], np.tile(self.labels("train")[rows], self.views)
-        epochs, steps = (1 if self.quick else 3), _steps_per_epoch(len(x), self.epoch_rows)
-        model.compile(
-            optimizer=keras.optimizers.Adam(train.warmup_cosine(peak_lr, steps * epochs, steps)),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        history2, seconds2 = _fit(
+        order = epoch_order(len(x), self.epoch_rows, seed)
+        history2, report = train.fine_tune(
             model,
-            x,
-            y,
+            self.base,
+            (x[order], y[order]),
             (self.cut["val"], self.labels("val")),
-            epochs=epochs,
+            blocks=self.blocks,
+            peak_lr=peak_lr,
+            epochs=self.fine_tune_epochs,
             patience=3,
-            min_rows=self.epoch_rows,
-            seed=seed,
         )
+        seconds2 = history2.history["epoch_seconds"]
         test_acc = train.accuracy(model, self.cut["test"], self.labels("test"))
         self.base.trainable = False
         return Run(
@@ -276,14 +275,17 @@ def run_grid(
     approaches: Sequence[str] = APPROACHES,
     per_class: Iterable[int | None] = PER_CLASS,
     seeds: Iterable[int] = SEEDS,
+    done: Sequence[Run] = (),
     progress: Callable[[str], None] | None = print,
 ) -> list[Run]:
-    """Every approach at every point and seed: ``experiment.<approach>(per_class, seed)``."""
+    """Every approach at every point and seed: ``experiment.<approach>(per_class, seed)``, except the
+    runs in ``done`` (same approach, per-class count and seed), which are reused as they are."""
+    known = {(r.approach, r.per_class, r.seed): r for r in done}
     runs = []
     for approach in approaches:
         for k in per_class:
             for seed in seeds:
-                runs.append(getattr(experiment, approach)(k, seed))
+                runs.append(known.get((approach, k, seed)) or getattr(experiment, approach)(k, seed))
                 if progress:
                     last = runs[-1]
                     progress(
@@ -318,45 +320,3 @@ def summarize(runs: Sequence[Run]) -> list[dict]:
             }
         )
     return rows
-
-
-def on_all_data(runs: Sequence[Run]) -> dict[str, list[Run]]:
-    """The runs on the largest training set (every training image), by approach."""
-    largest = max(r.per_class for r in runs)
-    grouped: dict[str, list[Run]] = {}
-    for run in runs:
-        if run.per_class == largest:
-            grouped.setdefault(run.approach, []).append(run)
-    return grouped
-
-
-def seconds_to_target(runs: Sequence[Run], target: float, prep_seconds: dict[str, float]) -> dict[str, float | None]:
-    """Per approach, mean over seeds of the wall-clock until the validation accuracy first reaches
-    ``target``, on the largest training set, counting the approach's preparation (caching
-    features). None if some seed never reached it."""
-    result = {}
-    for approach, group in on_all_data(runs).items():
-        times = [next((t for t, acc in run.val_curve if acc >= target), None) for run in group]
-        result[approach] = None if None in times else round(prep_seconds.get(approach, 0.0) + float(np.mean(times)), 1)
-    return result
-
-
-def best_val_acc(runs: Sequence[Run]) -> dict[str, float]:
-    """Per approach, the mean over seeds of the best validation accuracy on the largest training set."""
-    return {
-        approach: round(float(np.mean([max(acc for _, acc in run.val_curve) for run in group])), 4)
-        for approach, group in on_all_data(runs).items()
-    }
-
-
-def cost(seconds: float, *, cores: int, core_hour_usd: float, gpu_hour_usd: float) -> dict[str, float]:
-    """What ``seconds`` of wall-clock on ``cores`` CPU cores means in CPU core-hours and dollars, and
-    what the same wall-clock would cost on one GPU at ``gpu_hour_usd`` (a GPU is usually faster on
-    these models, so that is an upper bound; it was not measured here)."""
-    hours = seconds / 3600
-    return {
-        "cpu_core_hours": round(cores * hours, 5),
-        "cpu_usd": round(cores * hours * core_hour_usd, 5),
-        "gpu_hours": round(hours, 5),
-        "gpu_usd_same_time": round(hours * gpu_hour_usd, 5),
-    }

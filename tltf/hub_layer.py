@@ -18,7 +18,7 @@ MOBILENET_V2_HANDLE = "https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/fe
 #: A file in a module folder that says what the module is; printed whenever the module is loaded.
 NOTE_FILE = "TLTF_MODULE.txt"
 LOCAL_MODULE_NOTE = (
-    "locally built by tltf.hub.build_mobilenet_v2_module from the Keras ImageNet MobileNetV2 weights, with "
+    "locally built by tltf.hub_layer.build_mobilenet_v2_module from the Keras ImageNet MobileNetV2 weights, with "
     "the interface of TF Hub's google/imagenet/mobilenet_v2_100_224/feature_vector (float images in [0, 1], "
     "224x224x3 -> 1280 features). It is not the module published on tfhub.dev / Kaggle."
 )
@@ -42,7 +42,7 @@ def load_module(handle: str):
         raise HubError(
             f"Cannot load the hub module {handle!r} ({type(err).__name__}: {err}). Online, check the handle; "
             "offline, put the module in TFHUB_CACHE_DIR beforehand, or pass a local SavedModel folder "
-            "(tltf.hub.local_mobilenet_v2_module() builds one for MobileNetV2)."
+            "(tltf.hub_layer.local_mobilenet_v2_module() builds one for MobileNetV2)."
         ) from err
     if not callable(module):
         raise HubError(f"{handle!r} is a SavedModel without __call__, not a TF2 hub module.")

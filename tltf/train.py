@@ -249,81 +249,55 @@ def lr_range_test(
 def fine_tune(
     model: keras.Model,
     base: keras.Model,
-    train_data: tf.data.Dataset,
-    val_data: tf.data.Dataset,
+    train_data,
+    val_data,
     *,
     blocks: int | None = 6,
     fraction: float | None = None,
     peak_lr: float = 1e-4,
     epochs: int = 15,
+    warmup_steps: int | None = None,
+    weight_decay: float | None = None,
     train_batchnorm: bool = False,
     factors: tuple[float, ...] | None = None,
-    patience: int = 5,
+    patience: int = 4,
+    monitor: str = "val_loss",
+    batch_size: int = 32,
     progress: bool = False,
 ) -> tuple[keras.callbacks.History, UnfreezeReport]:
-    """Stage 2 of transfer learning, as notebook 02 does it step by step.
+    """Stage 2 of transfer learning, as notebook 02 does it step by step; the course's one
+    fine-tuning routine (images, cached activations in notebook 04, sentences in notebook 05).
 
-    Unfreezes the top of ``base`` (inside ``model``; see ``tltf.models.unfreeze``), compiles
-    ``model`` with Adam on a warm-up (one epoch) + cosine schedule peaking at ``peak_lr``, with
+    Unfreezes the top of ``base`` (inside ``model``, or ``model`` itself; see
+    ``tltf.models.unfreeze``), compiles ``model`` with Adam (AdamW if ``weight_decay``) on a warm-up
+    (``warmup_steps``, default one epoch) + cosine schedule peaking at ``peak_lr``, with
     discriminative rates if ``factors`` (one per group of unfrozen base layers, bottom to top; the
-    head keeps ``peak_lr``), and fits with early stopping on the validation loss (best weights
-    restored). Returns the history (with ``epoch_seconds``) and the unfreeze report. ``progress``
-    shows a bar over the epochs.
+    head keeps ``peak_lr``), and fits with early stopping on ``monitor`` (best weights restored).
+    ``train_data`` is a dataset of batches (``tf.data``, ``keras.utils.PyDataset``) or an (x, y) pair
+    of arrays cut into ``batch_size`` batches. Returns the history (with ``epoch_seconds``) and the
+    unfreeze report. ``progress`` shows a bar over the epochs. Changes ``model``'s weights in place.
     """
     report = unfreeze(base, blocks=blocks, fraction=fraction, train_batchnorm=train_batchnorm)
-    steps = int(train_data.cardinality())
-    schedule = warmup_cosine(peak_lr, total_steps=steps * epochs, warmup_steps=steps)
-    optimizer = (
-        DiscriminativeAdam(schedule, multipliers=layer_groups(base, factors))
-        if factors
-        else keras.optimizers.Adam(schedule)
+    arrays = isinstance(train_data, tuple)
+    steps = math.ceil(len(train_data[0]) / batch_size) if arrays else len(train_data)
+    schedule = warmup_cosine(
+        peak_lr, total_steps=steps * epochs, warmup_steps=steps if warmup_steps is None else warmup_steps
     )
+    if factors:
+        optimizer = DiscriminativeAdam(schedule, multipliers=layer_groups(base, factors))
+    elif weight_decay:
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(schedule)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
     history = model.fit(
-        train_data,
-        validation_data=val_data,
-        epochs=epochs,
-        verbose=0,
-        callbacks=[*callbacks(patience=patience), timer, *_bar(progress, "fine-tuning")],
-    )
-    history.history["epoch_seconds"] = timer.seconds
-    return history, report
-
-
-def fine_tune_all(
-    model: keras.Model,
-    train_data,
-    val_data,
-    *,
-    epochs: int,
-    peak_lr: float,
-    weight_decay: float | None = None,
-    batch_size: int = 32,
-    seed: int = 0,
-) -> keras.callbacks.History:
-    """Stage 2 with every layer of ``model`` trainable, for models without BatchNorm to protect.
-
-    ``train_data`` is a dataset of batches (``keras.utils.PyDataset``, ``tf.data``) or an (x, y) pair
-    of arrays cut into ``batch_size`` batches. Adam (AdamW if ``weight_decay``) on a 10 % linear
-    warm-up then cosine decay from ``peak_lr``; the epoch with the best validation accuracy is kept.
-    Changes ``model``'s weights in place.
-    """
-    seed_everything(seed)
-    for layer in model.layers:  # model.trainable = True would not undo a frozen sub-model's layers
-        layer.trainable = True
-    arrays = isinstance(train_data, tuple)
-    steps = epochs * (math.ceil(len(train_data[0]) / batch_size) if arrays else len(train_data))
-    schedule = warmup_cosine(peak_lr, steps, max(1, steps // 10))
-    optimizer = (
-        keras.optimizers.AdamW(schedule, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(schedule)
-    )
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(
         *(train_data if arrays else (train_data,)),
         validation_data=val_data,
         epochs=epochs,
         batch_size=batch_size if arrays else None,
         verbose=0,
-        callbacks=callbacks(patience=epochs, monitor="val_accuracy"),
+        callbacks=[*callbacks(patience=patience, monitor=monitor), timer, *_bar(progress, "fine-tuning")],
     )
+    history.history["epoch_seconds"] = timer.seconds
+    return history, report

@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tltf import data, hub, models, stats, train
+from tltf import data, hub_layer, models, stats, train
 
 
 def compare_backbones(
@@ -27,7 +27,7 @@ def compare_backbones(
             spec = models.get_backbone(source)
             extractor, image_size = models.feature_extractor(spec), spec.image_size
         else:
-            extractor, image_size = hub.feature_extractor(source), (224, 224)
+            extractor, image_size = hub_layer.feature_extractor(source), (224, 224)
         train.seed_everything(42)  # after building: Keras draws random initial weights before loading ImageNet's
         plain = {split: data.make_dataset(getattr(splits, split), image_size) for split in ("train", "val", "test")}
         test_x, _ = train.extract_features(extractor, plain["test"])  # also the warm-up pass

@@ -8,16 +8,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tltf import hub, models
+from tltf import hub_layer, models
 
 
 def feature_difference(handle: str | Path, dataset: tf.data.Dataset) -> float:
     """Exercise 1: the largest |hub feature - Keras MobileNetV2 feature| over ``dataset``'s images.
 
-    Both see the same [0, 255] photos, each with its own preprocessing: ``tltf.hub.feature_extractor``
+    Both see the same [0, 255] photos, each with its own preprocessing: ``tltf.hub_layer.feature_extractor``
     scales to [0, 1] for the module, ``tltf.models.feature_extractor`` to [-1, 1] for Keras.
     """
-    from_hub = hub.feature_extractor(handle)
+    from_hub = hub_layer.feature_extractor(handle)
     from_keras = models.feature_extractor("mobilenet_v2")
     return max(
         float(np.abs(from_hub.predict_on_batch(images) - from_keras.predict_on_batch(images)).max())

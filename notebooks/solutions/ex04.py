@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from lessons import time_and_cost
 from tltf import curves, models, train
 
 
@@ -48,12 +49,12 @@ def grid_cost(
     core_hour_usd: float,
     gpu_hour_usd: float,
 ) -> dict[str, dict[str, float]]:
-    """Exercise 2: per approach, what all its runs plus its preparation cost (``curves.cost``)."""
+    """Exercise 2: per approach, what all its runs plus its preparation cost (``time_and_cost.cost``)."""
     seconds: dict[str, float] = {}
     for run in runs:
         seconds[run.approach] = seconds.get(run.approach, prep_seconds.get(run.approach, 0.0)) + run.seconds
     return {
-        approach: curves.cost(s, cores=cores, core_hour_usd=core_hour_usd, gpu_hour_usd=gpu_hour_usd)
+        approach: time_and_cost.cost(s, cores=cores, core_hour_usd=core_hour_usd, gpu_hour_usd=gpu_hour_usd)
         for approach, s in seconds.items()
     }
 

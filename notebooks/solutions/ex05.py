@@ -8,11 +8,12 @@ from collections.abc import Iterable
 import keras
 import numpy as np
 
+from lessons import domain_shift
 from tltf import data, text, train
 
 
 def best_ngram_range(
-    splits: data.TextSplits, ranges: Iterable[tuple[int, int]] = ((1, 1), (1, 2), (1, 3))
+    splits: data.Splits, ranges: Iterable[tuple[int, int]] = ((1, 1), (1, 2), (1, 3))
 ) -> tuple[dict[tuple[int, int], float], tuple[int, int]]:
     """Exercise 1: validation accuracy of the TF-IDF baseline (C chosen on validation) for each
     ``ngram_range``, and the best range."""
@@ -27,7 +28,7 @@ def truncation_cost(
     head: keras.Model,
     preprocessor,
     encoder: keras.Model,
-    sentences: data.Sentences,
+    sentences: data.Examples,
     lengths: Iterable[int] = (8, 16, 32, 128),
 ) -> dict[int, tuple[float, float]]:
     """Exercise 2: for each ``sequence_length``, (accuracy of ``head``, seconds to embed) on ``sentences``
@@ -49,7 +50,7 @@ def truncation_cost(
 
 def target_sentences_needed(
     features: dict[str, np.ndarray],
-    splits: data.TextSplits,
+    splits: data.Splits,
     source: str,
     target: str,
     ks: Iterable[int],
@@ -60,5 +61,5 @@ def target_sentences_needed(
     sentences plus k (balanced, seeded) of ``target``'s reaches the in-domain head's validation accuracy
     on ``target`` minus ``tolerance``; None if no k does. ``features[split]`` are aligned with
     ``splits``' sentences."""
-    curve, in_domain = text.gap_curve(features, splits, source, target, sorted(ks), score_on="val")
+    curve, in_domain = domain_shift.gap_curve(features, splits, source, target, sorted(ks), score_on="val")
     return next((k for k, acc in curve.items() if acc >= in_domain - tolerance), None)

@@ -1,0 +1,96 @@
+"""Notebook 05's domain-shift experiments: train on one review domain, test on every domain, and
+close the gap with a few labelled sentences of the target domain."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from tltf import text, train
+from tltf.data import SENTIMENT_FILES, per_class_index
+
+#: Labelled target-domain sentences added to a source domain's training set (``gap_curve``); quick mode.
+GAP_KS, QUICK_GAP_KS = (0, 10, 26, 50, 100, 200, 300, 600), (0, 6, 16, 48)
+
+
+def frozen_recipe(features: dict[str, np.ndarray], splits, *, seed: int = 0):
+    """``train_on`` for ``domain_matrix``: a ``frozen_head`` on cached features of ``splits``
+    (``features[split]`` aligned with its sentences)."""
+
+    def train_on(source: str):
+        def rows(split: str, domain: str) -> np.ndarray:
+            return getattr(splits, split).domains == domain
+
+        head = text.frozen_head(
+            *((features[n][rows(n, source)], getattr(splits, n).labels[rows(n, source)]) for n in ("train", "val")),
+            seed=seed,
+        )
+        return lambda target: train.accuracy(
+            head, features["test"][rows("test", target)], splits.test.labels[rows("test", target)]
+        )
+
+    return train_on
+
+
+def fine_tuned_recipe(splits, *, epochs: int = text.FINE_TUNE_EPOCHS, seed: int = 0):
+    """``train_on`` for ``domain_matrix``: a fresh MiniLM, a ``frozen_head`` on its features (stage 1),
+    then ``fine_tune`` of everything (stage 2), on one domain of ``splits``."""
+
+    def train_on(source: str):
+        domain = splits.where(domains=source)
+        preprocessor, encoder = text.load_minilm()
+        pooler = text.layer_pooler(encoder, text.FROZEN_LAYERS)
+        pooler.trainable = False
+        head = text.frozen_head(
+            *((text.embed(s.texts, preprocessor, pooler), s.labels) for s in (domain.train, domain.val)), seed=seed
+        )
+        model = keras.Model(pooler.input, head(pooler.output))
+        text.fine_tune(model, preprocessor, domain.train, domain.val, epochs=epochs, seed=seed)
+        return lambda target: text.accuracy(model, preprocessor, splits.test.where(domains=target))
+
+    return train_on
+
+
+def domain_matrix(train_on, sources=tuple(SENTIMENT_FILES)) -> dict[str, dict[str, float]]:
+    """``matrix[source][target]``: accuracy on ``target``'s test sentences of a model trained on ``source``.
+
+    ``train_on(source)`` trains on that domain's train split (its validation split for choices) and
+    returns a function mapping a target domain's name to the test accuracy there. One row per
+    domain in ``sources``, one column per domain.
+    """
+    matrix = {}
+    for source in sources:
+        score = train_on(source)
+        matrix[source] = {target: round(score(target), 4) for target in SENTIMENT_FILES}
+    return matrix
+
+
+def source_plus_target(splits, source: str, target: str, k: int, *, seed: int = 0) -> np.ndarray:
+    """Training-split positions of every ``source`` sentence plus ``k`` of ``target``'s (k // 2 per
+    label, drawn with ``seed``): a source-domain training set with a little labelled target data."""
+    target_rows = np.flatnonzero(splits.train.domains == target)
+    extra = target_rows[per_class_index(splits.train.labels[target_rows], k // 2, seed)] if k >= 2 else []
+    return np.concatenate([np.flatnonzero(splits.train.domains == source), extra]).astype(int)
+
+
+def gap_curve(
+    features: dict[str, np.ndarray], splits, source: str, target: str, ks, *, score_on: str = "test"
+) -> tuple[dict[int, float], float]:
+    """Closing a domain gap with frozen features: ({k: accuracy}, in-domain accuracy).
+
+    For each k, a ``frozen_head`` trained on ``source_plus_target(splits, source, target, k)``; the
+    in-domain head is trained on ``target``'s own training sentences. All are scored on ``target``'s
+    sentences of the ``score_on`` split; the target's validation sentences pick the epochs.
+    ``features[split]`` are aligned with ``splits``' sentences.
+    """
+    y = {name: getattr(splits, name).labels for name in ("train", "val", score_on)}
+    val_rows = splits.val.domains == target
+    val = (features["val"][val_rows], y["val"][val_rows])
+    rows = getattr(splits, score_on).domains == target
+
+    def score(use: np.ndarray) -> float:
+        head = text.frozen_head((features["train"][use], y["train"][use]), val)
+        return round(train.accuracy(head, features[score_on][rows], y[score_on][rows]), 4)
+
+    curve = {k: score(source_plus_target(splits, source, target, k)) for k in ks}
+    return curve, score(np.flatnonzero(splits.train.domains == target))

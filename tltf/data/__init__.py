@@ -1,0 +1,68 @@
+"""Datasets: one module per modality, one container for all of them.
+
+``examples``: ``Examples`` (aligned columns, one row per example), ``Splits`` (train / validation /
+test, counted in one pandas table) and the seeded, stratified split helpers. ``images``: class-per-folder
+image trees and their tf.data pipelines (the flowers). ``sentences``: the labelled review sentences.
+``recordings``: the spoken digits. The names the notebooks use are importable from here
+(``data.load_flowers``, ``data.make_dataset``, ``data.load_sentiment``, ``data.load_spoken_digits``).
+"""
+
+from tltf.data.examples import (
+    TEST_FRACTION,
+    VAL_FRACTION,
+    DataError,
+    Examples,
+    Splits,
+    per_class,
+    per_class_index,
+    split_index,
+)
+from tltf.data.images import (
+    IMAGE_EXTENSIONS,
+    QUICK_PER_CLASS,
+    ImageFolder,
+    augmentation,
+    load_flowers,
+    load_image,
+    make_dataset,
+    report,
+    scan_images,
+    split_stratified,
+)
+from tltf.data.recordings import HELD_OUT_SPEAKERS, load_spoken_digits, scan_recordings
+from tltf.data.sentences import (
+    SENTIMENT_CLASSES,
+    SENTIMENT_FILES,
+    load_sentences,
+    load_sentiment,
+    read_labelled_sentences,
+)
+
+__all__ = [
+    "HELD_OUT_SPEAKERS",
+    "IMAGE_EXTENSIONS",
+    "QUICK_PER_CLASS",
+    "SENTIMENT_CLASSES",
+    "SENTIMENT_FILES",
+    "TEST_FRACTION",
+    "VAL_FRACTION",
+    "DataError",
+    "Examples",
+    "ImageFolder",
+    "Splits",
+    "augmentation",
+    "load_flowers",
+    "load_image",
+    "load_sentences",
+    "load_sentiment",
+    "load_spoken_digits",
+    "make_dataset",
+    "per_class",
+    "per_class_index",
+    "read_labelled_sentences",
+    "report",
+    "scan_images",
+    "scan_recordings",
+    "split_index",
+    "split_stratified",
+]
