@@ -56,6 +56,9 @@ def test_each_approach_runs_and_fine_tuning_starts_from_imagenet_every_time(expe
     assert fe.trainable_params == 1280 * 5 + 5  # the head only
     assert first.trainable_params > fe.trainable_params
     assert scratch.approach == "scratch" and 0 <= scratch.test_acc <= 1
+    n_test = len(experiment.splits.test)
+    assert scratch.probs["test"].shape == (n_test, 5) and fe.test_auc is None  # AUC is for two classes
+    assert fe.test_acc == np.mean(fe.probs["test"].argmax(1) == experiment.splits.test.labels)
     assert experiment.feature_extraction(None, seed=0).per_class == len(experiment.splits.train) // 5
 
 
@@ -71,6 +74,9 @@ def test_summarize_and_seconds_to_target():
         _run("scratch", 5, 0, 0.3, [(10, 0.5), (20, 0.6)]),
     ]
     rows = {(r["approach"], r["per_class"]): r for r in curves.summarize(runs)}
+    assert "auc" not in rows["fe", 5]  # no AUC recorded: no AUC summarised
+    two_class = [Run("ft", 5, seed, 0.8, 1.0, 1, 1, test_auc=auc) for seed, auc in ((0, 0.9), (1, 0.8))]
+    assert curves.summarize(two_class)[0]["auc"]["values"] == [0.9, 0.8]
     # two seeds: mean 0.7, standard error 0.1, t(0.975, 1 df) = 12.706
     assert rows["fe", 5].pop("ci95") == pytest.approx([0.7 - 1.2706, 0.7 + 1.2706], abs=1e-4)
     assert rows["fe", 2]["ci95"] is None  # one seed: no interval

@@ -3,8 +3,9 @@
 import itertools
 
 import numpy as np
+import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07
 from tltf import assets, curves, data, models, text
 
 
@@ -158,3 +159,22 @@ def test_ex06_most_confused_and_speaker_accuracy():
     assert ex06.most_confused(labels, predictions) == (1, 7, 2)
     speakers = np.array(["a", "a", "b", "b", "b", "a"])
     assert ex06.speaker_accuracy(labels, predictions, speakers) == {"a": 0.3333, "b": 0.6667}
+
+
+def test_ex07_threshold_for_sensitivity_and_the_screening_reading():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.65, 0.5, 0.7, 0.9])
+    assert ex07.threshold_for_sensitivity(labels, scores, 1.0) == pytest.approx(0.5)  # the lowest positive
+    assert ex07.threshold_for_sensitivity(labels, scores, 0.6) == pytest.approx(0.7)
+    reading = ex07.screening_reading((labels, scores), (labels, scores), target=1.0)
+    assert reading["screening"]["sensitivity"] == 1.0 and reading["screening"]["specificity"] == 0.75
+
+
+def test_ex07_probes_on_validation(mirror):
+    xrays = data.load_xrays(quick=True, verbose=False)
+    base = models.load_backbone("mobilenet_v2")
+    by_method = ex07.interpolation_on_validation(xrays, base, methods=("bilinear", "area"))
+    assert set(by_method) == {"bilinear", "area"}
+    assert all(0 <= v["ci95"][0] <= v["mean"] <= v["ci95"][1] <= 1 for v in by_method.values())
+    gain = ex07.imagenet_minus_random(xrays, layers=("block_2_add", "out_relu"))
+    assert set(gain) == {"block_2_add", "out_relu"} and all(-100 <= g <= 100 for g in gain.values())

@@ -169,10 +169,11 @@ def _files_problems(asset: Asset, folder: Path) -> list[str]:
     """What is wrong with ``folder`` as a copy of a "files" asset: missing or changed files."""
     problems = []
     for rel, meta in asset.files.items():
+        algorithm = "sha256" if meta.get("sha256") else "md5"  # an official file may publish only an md5
         if not (folder / rel).is_file():
             problems.append(f"missing {rel}")
-        elif file_hash(folder / rel) != meta["sha256"]:
-            problems.append(f"changed {rel} (expected sha256 {meta['sha256']})")
+        elif file_hash(folder / rel, algorithm) != meta[algorithm]:
+            problems.append(f"changed {rel} (expected {algorithm} {meta[algorithm]})")
     return problems
 
 
@@ -211,7 +212,7 @@ def _fetch_files(asset: Asset) -> tuple[Path, str]:
     try:
         if "member" not in asset.upstream:  # each file has its own verified download
             for rel, meta in asset.files.items():
-                download(meta["url"], local / rel, sha256=meta["sha256"])
+                download(meta["url"], local / rel, sha256=meta.get("sha256"), md5=meta.get("md5"))
             return local, f"download of {len(asset.files)} files (verified)"
         archive = cache_dir() / "downloads" / Path(asset.upstream["url"]).name
         sha = file_hash(archive) if archive.exists() else download(asset.upstream["url"], archive)
@@ -267,7 +268,7 @@ def verify(name: str) -> tuple[str, str]:
             if asset.kind == "files":
                 if problems := _files_problems(asset, path):
                     raise AssetError("; ".join(problems))
-                details.append(f"{where}: {len(asset.files)} files match their sha256")
+                details.append(f"{where}: {len(asset.files)} files match their checksums")
                 statuses.append("ok")
                 continue
             if asset.kind == "dataset":

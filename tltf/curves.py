@@ -39,6 +39,10 @@ class Run:
     trainable_params: int
     #: (seconds since training started, validation accuracy) after every epoch
     val_curve: list[tuple[float, float]] = field(default_factory=list)
+    #: ROC AUC on the test split (two classes only; None otherwise)
+    test_auc: float | None = None
+    #: The trained model's class probabilities, {"val": (n_val, classes), "test": (n_test, classes)}
+    probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 def _fit(
@@ -84,6 +88,20 @@ def _steps_per_epoch(rows: int, min_rows: int, batch_size: int = 32) -> int:
     return math.ceil(max(rows, min_rows) / batch_size)
 
 
+def _scores(model: keras.Model, val: np.ndarray, test: np.ndarray, test_labels: np.ndarray) -> dict:
+    """The Run fields that score a trained model: test accuracy, test ROC AUC (two classes) and the
+    validation and test probabilities."""
+    from sklearn.metrics import roc_auc_score
+
+    probs = {"val": model.predict(val, verbose=0), "test": model.predict(test, verbose=0)}
+    two = probs["test"].shape[1] == 2
+    return {
+        "test_acc": float((probs["test"].argmax(axis=1) == test_labels).mean()),
+        "test_auc": float(roc_auc_score(test_labels, probs["test"][:, 1])) if two else None,
+        "probs": probs,
+    }
+
+
 def _curve(history: keras.callbacks.History, seconds: list[float], offset: float = 0.0) -> list[tuple[float, float]]:
     times, accuracies = np.cumsum(seconds), history.history["val_accuracy"]
     return [(round(offset + t, 2), round(float(a), 4)) for t, a in zip(times, accuracies, strict=True)]
@@ -95,7 +113,8 @@ class Experiment:
     Side effects: builds the backbone (ImageNet weights via ``tltf.assets``) and keeps in memory
     the lower part's activations of ``views`` x the training images and of the validation and test
     images (MobileNetV2, 6 blocks: 75 KB per image and view), their pooled features, and the images
-    at ``scratch_size`` for the from-scratch CNN.
+    at ``scratch_size`` for the from-scratch CNN. ``interpolation``: how images are resized to the
+    backbone's input (``data.make_dataset``).
     """
 
     def __init__(
@@ -106,6 +125,7 @@ class Experiment:
         blocks: int = 6,
         views: int = 3,
         scratch_size: int = 64,
+        interpolation: str = "bilinear",
         quick: bool = QUICK,
     ):
         self.splits, self.views, self.quick = splits, views, quick
@@ -113,6 +133,8 @@ class Experiment:
         self.epoch_rows = 64 if quick else 320
         #: Epochs of stage 2 of ``fine_tuned`` (the top blocks and the head together).
         self.fine_tune_epochs = 1 if quick else 3
+        #: Epochs of ``scratch`` (the weights of the best epoch on validation are kept).
+        self.scratch_epochs = 2 if quick else 60
         self.spec = models.get_backbone(backbone)
         self.num_classes = len(splits.class_names)
         train.seed_everything(42)
@@ -122,7 +144,7 @@ class Experiment:
         self._imagenet_top = self.top.get_weights()
 
         def activations(name: str, n_views: int = 1) -> np.ndarray:
-            dataset = data.make_dataset(getattr(splits, name), self.spec.image_size)
+            dataset = data.make_dataset(getattr(splits, name), self.spec.image_size, interpolation=interpolation)
             return train.extract_features(self.lower, dataset, augment=data.augmentation(42), views=n_views)[0]
 
         start = time.perf_counter()
@@ -186,14 +208,14 @@ class Experiment:
         rows = self.subset(per_class, seed)
         head, history, seconds = self.head(rows, seed)
         return Run(
-            "feature_extraction",
-            self._k(rows),
-            seed,
-            train.accuracy(head, self.features["test"], self.labels("test")),
-            round(sum(seconds), 2),
-            len(seconds),
-            models.count_params(head.trainable_weights),
-            _curve(history, seconds),
+            approach="feature_extraction",
+            per_class=self._k(rows),
+            seed=seed,
+            seconds=round(sum(seconds), 2),
+            epochs=len(seconds),
+            trainable_params=models.count_params(head.trainable_weights),
+            val_curve=_curve(history, seconds),
+            **_scores(head, self.features["val"], self.features["test"], self.labels("test")),
         )
 
     def fine_tuned(self, per_class: int | None, seed: int, *, peak_lr: float = 1e-4) -> Run:
@@ -216,26 +238,26 @@ class Experiment:
             patience=3,
         )
         seconds2 = history2.history["epoch_seconds"]
-        test_acc = train.accuracy(model, self.cut["test"], self.labels("test"))
+        scores = _scores(model, self.cut["val"], self.cut["test"], self.labels("test"))
         self.base.trainable = False
         return Run(
-            "fine_tuned",
-            self._k(rows),
-            seed,
-            test_acc,
-            round(sum(seconds1) + sum(seconds2), 2),
-            len(seconds1) + len(seconds2),
-            report.trainable_params + models.count_params(head.trainable_weights),
-            _curve(history1, seconds1) + _curve(history2, seconds2, offset=sum(seconds1)),
+            approach="fine_tuned",
+            per_class=self._k(rows),
+            seed=seed,
+            seconds=round(sum(seconds1) + sum(seconds2), 2),
+            epochs=len(seconds1) + len(seconds2),
+            trainable_params=report.trainable_params + models.count_params(head.trainable_weights),
+            val_curve=_curve(history1, seconds1) + _curve(history2, seconds2, offset=sum(seconds1)),
+            **scores,
         )
 
     def scratch(self, per_class: int | None, seed: int, *, epochs: int | None = None) -> Run:
         """``models.scratch_cnn`` at ``scratch_size`` px with augmentation, dropout and weight decay,
-        trained for ``epochs`` (default 60; quick: 2) with AdamW on a cosine-decaying rate from 2e-3;
-        the weights of the epoch with the best validation accuracy are kept (its validation loss is
-        too noisy to choose by)."""
+        trained for ``epochs`` (default ``scratch_epochs``: 60; quick: 2) with AdamW on a rate decaying
+        from 2e-3 (cosine); the weights of the epoch with the best validation accuracy are kept (its
+        validation loss is too noisy to choose by)."""
         rows = self.subset(per_class, seed)
-        epochs = epochs or (2 if self.quick else 60)
+        epochs = epochs or self.scratch_epochs
         train.seed_everything(seed)
         size = self.small["train"].shape[1:3]
         model = models.scratch_cnn(self.num_classes, size, augment=data.augmentation(seed))
@@ -258,14 +280,14 @@ class Experiment:
             monitor="val_accuracy",
         )
         return Run(
-            "scratch",
-            self._k(rows),
-            seed,
-            train.accuracy(model, self.small["test"], self.labels("test")),
-            round(sum(seconds), 2),
-            len(seconds),
-            models.count_params(model.trainable_weights),
-            _curve(history, seconds),
+            approach="scratch",
+            per_class=self._k(rows),
+            seed=seed,
+            seconds=round(sum(seconds), 2),
+            epochs=len(seconds),
+            trainable_params=models.count_params(model.trainable_weights),
+            val_curve=_curve(history, seconds),
+            **_scores(model, self.small["val"], self.small["test"], self.labels("test")),
         )
 
 
@@ -298,7 +320,8 @@ def run_grid(
 def summarize(runs: Sequence[Run]) -> list[dict]:
     """One row per approach and point: mean test accuracy over seeds with its 95 % interval
     (``ci95``, Student t; None for one seed), standard deviation, min and max, mean training seconds
-    and the trainable parameters; in the order the runs came (approach, then point)."""
+    and the trainable parameters, and for two classes the test ROC AUC as ``auc`` (a ``stats.summary``);
+    in the order the runs came (approach, then point)."""
     groups: dict[tuple[str, int], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.approach, run.per_class), []).append(run)
@@ -317,6 +340,7 @@ def summarize(runs: Sequence[Run]) -> list[dict]:
                 "max": round(float(acc.max()), 4),
                 "seconds": round(float(np.mean([r.seconds for r in group])), 1),
                 "trainable_params": group[0].trainable_params,
+                **({"auc": stats.summary([r.test_auc for r in group])} if group[0].test_auc is not None else {}),
             }
         )
     return rows

@@ -1,4 +1,5 @@
-"""Plots for the notebooks: training curves by stage, confusion matrix, prediction grid."""
+"""Plots for the notebooks: training curves by stage, confusion matrix, prediction grid, learning curves,
+linear probes by depth."""
 
 from __future__ import annotations
 
@@ -130,6 +131,25 @@ def plot_accuracy_over_time(
     if target is not None:
         ax.axhline(target, color="grey", linestyle="--", label=f"target {target:.2f}")
     return _accuracy_axes(fig, ax, "wall-clock seconds (log)", "validation accuracy")
+
+
+def plot_probes_by_depth(rows: Mapping[str, Sequence[Mapping]]) -> plt.Figure:
+    """Test accuracy of a linear probe after each tapped layer (early to last), one line per domain,
+    with each probe's 95 % interval as error bars. ``rows`` maps a domain to ``probes.probe_by_depth``'s rows."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for i, (domain, points) in enumerate(rows.items()):
+        x = np.arange(len(points)) + 0.06 * (i - (len(rows) - 1) / 2)  # side by side, not on top
+        mean = np.array([p["acc_mean"] for p in points])
+        low, high = (np.array([p["acc_ci95"][j] for p in points]) for j in (0, 1))
+        ax.errorbar(x, mean, yerr=[mean - low, high - mean], marker="o", capsize=3, color=f"C{i}", label=domain)
+    ax.set_xticks(range(len(points)), [p["block"] for p in points], rotation=30)
+    ax.set_xlabel("features pooled after (early to last)")
+    ax.set_ylabel("test accuracy of a linear probe (95 % interval)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
 
 
 def _accuracy_axes(fig: plt.Figure, ax: plt.Axes, xlabel: str, ylabel: str) -> plt.Figure:

@@ -83,12 +83,13 @@ def keras_models_dir() -> Path:
 
 def local_path(asset: Asset) -> Path:
     """Where an asset's local (cached or downloaded) copy lives: Keras's models folder for a Keras
-    file, ``cache_dir()/datasets/NAME`` for a dataset, ``cache_dir()/<mirror path>`` for files."""
+    file, ``cache_dir()/datasets/NAME`` for a dataset, ``cache_dir()/<mirror path>`` for files (and
+    ``cache_dir()/datasets/NAME`` for files that are not in the mirror)."""
     if asset.kind == "keras-file":
         return keras_models_dir() / asset.file
     if asset.kind == "dataset":
         return cache_dir() / "datasets" / asset.name
-    return cache_dir() / asset.mirror["path"]
+    return cache_dir() / (asset.mirror["path"] if asset.mirror else f"datasets/{asset.name}")
 
 
 def identify(asset: Asset, path: Path) -> str | None:

@@ -26,6 +26,7 @@ BENCHMARKS = {
     "learning-curves": "04_learning_curves.ipynb",
     "text": "05_text_transfer.ipynb",
     "audio": "06_audio_transfer.ipynb",
+    "far-domains": "07_far_domains.ipynb",
 }
 
 
@@ -226,6 +227,41 @@ TABLES: dict[str, list[Table]] = {
 }
 
 
+FAR_DOMAIN_METHODS = (
+    ("frozen ImageNet features + head", "frozen"),
+    ("fine-tuned, top 6 blocks (BatchNorm frozen)", "finetuned"),
+    ("small CNN from scratch, 28 px, 12 epochs", "scratch"),
+)
+TABLES["far-domains"] = [
+    *(
+        Table(
+            [(label, tuple(f"xray_{metric}_{m}_{k}" for k in (10, 50, "all")), 3) for label, m in FAR_DOMAIN_METHODS],
+            (f"X-rays ({{dataset}}, {{grid_input_px}} px), test {name}, mean over 3 seeds", "10", "50", "all"),
+        )
+        for metric, name in (("acc", "accuracy"), ("auc", "ROC AUC"))
+    ),
+    Table(
+        [
+            (block, (f"probe_flowers_{block}", f"probe_xray_{block}"), 3)
+            for block in ("block_2_add", "block_5_add", "block_9_add", "block_12_add", "block_15_add", "out_relu")
+        ],
+        ("linear probe after (224 px, Wilson interval)", "flowers (near)", "X-rays (far)"),
+    ),
+    _rows(
+        ("threshold chosen on validation (Youden), fine-tuned model, all labels, seed 0", "threshold", 3),
+        ("test sensitivity at it (Wilson)", "test_sensitivity", 3),
+        ("test specificity at it (Wilson)", "test_specificity", 3),
+        ("test expected calibration error, as trained (bootstrap)", "ece_before", 3),
+        ("test expected calibration error, temperature {temperature} fitted on validation", "ece_after", 3),
+        (
+            "validation minus test accuracy, fine-tuned on all labels, points (paired over seeds)",
+            "val_minus_test_points",
+            1,
+        ),
+    ),
+]
+
+
 def load(name: str) -> dict | None:
     """The recorded full run of a benchmark, or None."""
     path = RECORDS / f"{name}.json"
@@ -233,11 +269,14 @@ def load(name: str) -> dict | None:
 
 
 def cell(result: dict, key: str, digits: int) -> str:
-    """One table value: an interval for ``key_mean`` + ``key_ci95``, else the value itself ("" for no key)."""
+    """One table value: an interval for ``key_mean`` (or ``key``) + ``key_ci95``, else the value itself
+    ("" for no key)."""
     if not key:
         return ""
     if f"{key}_mean" in result:
         return format_interval({"mean": result[f"{key}_mean"], "ci95": result.get(f"{key}_ci95")}, digits=digits)
+    if key in result and f"{key}_ci95" in result:
+        return format_interval({"mean": result[key], "ci95": result[f"{key}_ci95"]}, digits=digits)
     return number(result.get(key, "not recorded"), digits)
 
 

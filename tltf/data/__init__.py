@@ -3,8 +3,9 @@
 ``examples``: ``Examples`` (aligned columns, one row per example), ``Splits`` (train / validation /
 test, counted in one pandas table) and the seeded, stratified split helpers. ``images``: class-per-folder
 image trees and their tf.data pipelines (the flowers). ``sentences``: the labelled review sentences.
-``recordings``: the spoken digits. The names the notebooks use are importable from here
-(``data.load_flowers``, ``data.make_dataset``, ``data.load_sentiment``, ``data.load_spoken_digits``).
+``recordings``: the spoken digits. ``xrays``: the PneumoniaMNIST chest X-rays. The names the notebooks
+use are importable from here (``data.load_flowers``, ``data.make_dataset``, ``data.load_sentiment``,
+``data.load_spoken_digits``, ``data.load_xrays``).
 """
 
 from tltf.data.examples import (
@@ -26,6 +27,7 @@ from tltf.data.images import (
     load_image,
     make_dataset,
     report,
+    resize_image,
     scan_images,
     split_stratified,
 )
@@ -37,6 +39,7 @@ from tltf.data.sentences import (
     load_sentiment,
     read_labelled_sentences,
 )
+from tltf.data.xrays import XRAY_ASSETS, XRAY_CLASSES, load_xrays, read_medmnist
 
 __all__ = [
     "HELD_OUT_SPEAKERS",
@@ -46,6 +49,8 @@ __all__ = [
     "SENTIMENT_FILES",
     "TEST_FRACTION",
     "VAL_FRACTION",
+    "XRAY_ASSETS",
+    "XRAY_CLASSES",
     "DataError",
     "Examples",
     "ImageFolder",
@@ -56,11 +61,14 @@ __all__ = [
     "load_sentences",
     "load_sentiment",
     "load_spoken_digits",
+    "load_xrays",
     "make_dataset",
     "per_class",
     "per_class_index",
     "read_labelled_sentences",
+    "read_medmnist",
     "report",
+    "resize_image",
     "scan_images",
     "scan_recordings",
     "split_index",

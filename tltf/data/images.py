@@ -172,10 +172,21 @@ def split_stratified(
     return Splits(images.take(train_idx), images.take(val_idx), images.take(test_idx), folder.class_names)
 
 
-def load_image(path: tf.Tensor | str, image_size: tuple[int, int]) -> tf.Tensor:
+def load_image(path: tf.Tensor | str, image_size: tuple[int, int], interpolation: str = "bilinear") -> tf.Tensor:
     """Decode one image file to uint8 RGB of shape (*image_size, 3), squashed to size (no crop)."""
     image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    image = tf.image.resize(image, image_size, method="bilinear", antialias=True)
+    return resize_image(image, image_size, interpolation)
+
+
+def resize_image(image: tf.Tensor, image_size: tuple[int, int], interpolation: str = "bilinear") -> tf.Tensor:
+    """uint8 (h, w) grey or (h, w, 3) RGB -> uint8 RGB (*image_size, 3): grey is copied to three
+    channels, then resized with ``interpolation`` (a ``tf.image.resize`` method: "nearest",
+    "bilinear", "bicubic", "area", ...; antialiased when shrinking)."""
+    if image.shape.rank == 2:
+        image = image[..., None]
+    if image.shape[-1] == 1:
+        image = tf.image.grayscale_to_rgb(image)
+    image = tf.image.resize(image, image_size, method=interpolation, antialias=True)
     return tf.saturate_cast(tf.round(image), tf.uint8)
 
 
@@ -187,15 +198,21 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 42,
     cache: bool = True,
+    interpolation: str = "bilinear",
 ) -> tf.data.Dataset:
-    """A tf.data pipeline of (images, labels) batches.
+    """A tf.data pipeline of (images, labels) batches, from image files (a ``paths`` column) or
+    from uint8 arrays held in memory (an ``images`` column; grey ones are copied to RGB).
 
     Images are float32 in [0, 255], shape (batch, *image_size, 3); labels are int64 class indices.
     Decoded, resized images are cached in memory as uint8 after the first pass (about 150 KB per
     image at 224 px); ``shuffle`` reshuffles every epoch, seeded.
     """
-    ds = tf.data.Dataset.from_tensor_slices((split.paths, split.labels))
-    ds = ds.map(lambda p, y: (load_image(p, image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if "paths" in split.columns:
+        ds = tf.data.Dataset.from_tensor_slices((split.paths, split.labels))
+        ds = ds.map(lambda p, y: (load_image(p, image_size, interpolation), y), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+        ds = ds.map(lambda x, y: (resize_image(x, image_size, interpolation), y), num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         ds = ds.cache()
     if shuffle:

@@ -1,0 +1,85 @@
+"""Notebook 07's plumbing: the side-by-side pictures, the grid's tables and its record keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from tltf import data, stats
+from tltf.curves import Run
+
+#: The record's names for notebook 04's approaches.
+METHOD_NAMES = {"feature_extraction": "frozen", "fine_tuned": "finetuned", "scratch": "scratch"}
+
+
+def show_examples(xrays: data.Examples, flowers: data.Examples, class_names: Sequence[str], n: int = 8) -> plt.Figure:
+    """``n`` X-rays of each class (rows 1-2) above ``n`` flower photos shrunk to the X-rays' 28 px (row 3)."""
+    flower_images = np.concatenate([x for x, _ in data.make_dataset(flowers.take(np.arange(n)), (28, 28))])
+    fig, axes = plt.subplots(3, n, figsize=(1.5 * n, 4.8))
+    for row, label in enumerate(class_names):
+        for ax, image in zip(axes[row], xrays.images[xrays.labels == row][:n], strict=True):
+            ax.imshow(image, cmap="gray")
+            ax.set_title(label, fontsize=8)
+    for ax, image in zip(axes[2], flower_images, strict=True):
+        ax.imshow(image.astype("uint8"))
+        ax.set_title("flower, 28 px", fontsize=8)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig
+
+
+def show_upsampling(example: data.Examples, size: tuple[int, int], methods: Sequence[str]) -> plt.Figure:
+    """The first image of ``example`` as stored, then resized to ``size`` by each of ``methods``."""
+    fig, axes = plt.subplots(1, 1 + len(methods), figsize=(3 * (1 + len(methods)), 3.2))
+    axes[0].imshow(example.images[0], cmap="gray")
+    axes[0].set_title(f"{example.images.shape[1]} px, as stored")
+    for ax, method in zip(axes[1:], methods, strict=True):
+        image, _ = next(iter(data.make_dataset(example.take(np.arange(1)), size, interpolation=method)))
+        ax.imshow(image[0].numpy().astype("uint8"))
+        ax.set_title(f"{size[0]} px, {method}")
+    for ax in axes:
+        ax.axis("off")
+    return fig
+
+
+def scores(runs: Sequence[Run], approach: str, per_class: int, key: str = "test_acc") -> np.ndarray:
+    """One number per seed (``test_acc`` or ``test_auc``) of the runs of ``approach`` at ``per_class``."""
+    return np.array([getattr(r, key) for r in runs if r.approach == approach and r.per_class == per_class])
+
+
+def grid_table(summary: Sequence[dict]) -> pd.DataFrame:
+    """``curves.summarize``'s rows as a table: accuracy and AUC with their intervals, and seconds."""
+    return pd.DataFrame(
+        {
+            "test accuracy": [stats.format_interval(row) for row in summary],
+            "test AUC": [stats.format_interval(row["auc"]) for row in summary],
+            "seconds": [row["seconds"] for row in summary],
+        },
+        index=pd.MultiIndex.from_tuples(
+            [(row["approach"], row["per_class"]) for row in summary], names=["approach", "per class"]
+        ),
+    )
+
+
+def gap_table(gap: dict) -> pd.DataFrame:
+    """Paired differences ``{per_class: {"test_acc": summary, "test_auc": summary}}`` in points, with verdicts."""
+    columns = {}
+    for key, name in (("test_acc", "accuracy points"), ("test_auc", "AUC points")):
+        columns[f"minus scratch, {name}"] = [stats.format_interval(g[key], digits=1) for g in gap.values()]
+        columns[f"verdict ({name.split()[0]})"] = [stats.verdict(g[key]["ci95"]) for g in gap.values()]
+    return pd.DataFrame(columns, index=pd.Index(list(gap), name="per class"))
+
+
+def grid_record(runs: Sequence[Run], summary: Sequence[dict]) -> dict:
+    """``xray_acc_<method>_<n>`` and ``xray_auc_<method>_<n>`` (``n`` is 10, 50 or "all") for ``record``."""
+    largest = max(row["per_class"] for row in summary)
+    keys = {}
+    for row in summary:
+        point = "all" if row["per_class"] == largest else row["per_class"]
+        name = f"{METHOD_NAMES[row['approach']]}_{point}"
+        keys[f"xray_acc_{name}"] = stats.summary(scores(runs, row["approach"], row["per_class"]))
+        keys[f"xray_auc_{name}"] = row["auc"]
+    return keys
