@@ -40,3 +40,4 @@ def test_a_table_cell_shows_the_interval_and_missing_keys_plainly():
     assert tables.cell(result, "n", 0) == "1,500" and tables.cell(result, "s", 2) == "0.34"
     assert tables.cell(result, "seeds", 0) == "0, 1, 2" and tables.cell(result, "gone", 3) == "not recorded"
     assert tables.number([0.93667, 0.94], 3) == "0.937, 0.940" and tables.number(3e-6, 3) == "3.0e-06"
+    assert tables.cell({"ece": 0.05, "ece_ci95": [0.03, 0.08]}, "ece", 3) == "0.050 (0.030 to 0.080)"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from tltf import QUICK, data, models, stats, train
 
@@ -91,8 +92,6 @@ def _steps_per_epoch(rows: int, min_rows: int, batch_size: int = 32) -> int:
 def _scores(model: keras.Model, val: np.ndarray, test: np.ndarray, test_labels: np.ndarray) -> dict:
     """The Run fields that score a trained model: test accuracy, test ROC AUC (two classes) and the
     validation and test probabilities."""
-    from sklearn.metrics import roc_auc_score
-
     probs = {"val": model.predict(val, verbose=0), "test": model.predict(test, verbose=0)}
     two = probs["test"].shape[1] == 2
     return {
