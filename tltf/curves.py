@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from tltf import QUICK, data, models, stats, train
+from tltf import QUICK, adapt, data, models, stats, train
 
 #: Labelled training images per class on the curves; None means every training image.
 PER_CLASS = (1, 5, 10, 25, 50, None) if not QUICK else (5, None)
@@ -44,6 +44,9 @@ class Run:
     test_auc: float | None = None
     #: The trained model's class probabilities, {"val": (n_val, classes), "test": (n_test, classes)}
     probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: The trained head, and for ``fine_tuned`` the top blocks' weights (``Experiment.classifier``)
+    head: keras.Model | None = field(default=None, repr=False)
+    top_weights: list[np.ndarray] | None = field(default=None, repr=False)
 
 
 def _fit(
@@ -113,7 +116,10 @@ class Experiment:
     the lower part's activations of ``views`` x the training images and of the validation and test
     images (MobileNetV2, 6 blocks: 75 KB per image and view), their pooled features, and the images
     at ``scratch_size`` for the from-scratch CNN. ``interpolation``: how images are resized to the
-    backbone's input (``data.make_dataset``).
+    backbone's input (``data.make_dataset``). ``augment`` makes the extra views (default
+    ``data.augmentation(42)``). ``statistics="train"`` first re-estimates the backbone's BatchNorm
+    statistics on the training images (``tltf.adapt``), so that every approach learns on features
+    normalised by its own domain's statistics (default "imagenet": the pre-trained ones).
     """
 
     def __init__(
@@ -125,6 +131,8 @@ class Experiment:
         views: int = 3,
         scratch_size: int = 64,
         interpolation: str = "bilinear",
+        augment: keras.layers.Layer | None = None,
+        statistics: str = "imagenet",
         quick: bool = QUICK,
     ):
         self.splits, self.views, self.quick = splits, views, quick
@@ -140,13 +148,21 @@ class Experiment:
         self.base = models.load_backbone(self.spec)
         self.lower, self.top = models.split_top(self.spec, self.base, blocks)
         self.blocks = blocks
-        self._imagenet_top = self.top.get_weights()
+        augment = augment if augment is not None else data.augmentation(42)
+
+        def dataset(name: str):
+            return data.make_dataset(getattr(splits, name), self.spec.image_size, interpolation=interpolation)
 
         def activations(name: str, n_views: int = 1) -> np.ndarray:
-            dataset = data.make_dataset(getattr(splits, name), self.spec.image_size, interpolation=interpolation)
-            return train.extract_features(self.lower, dataset, augment=data.augmentation(42), views=n_views)[0]
+            return train.extract_features(self.lower, dataset(name), augment=augment, views=n_views)[0]
 
         start = time.perf_counter()
+        if statistics == "train":
+            adapt.reestimate_batchnorm(keras.Sequential([self.lower, self.top]), dataset("train"))
+        elif statistics != "imagenet":
+            raise ValueError(f'statistics must be "imagenet" or "train", got {statistics!r}.')
+        self._pretrained_top = self.top.get_weights()
+
         self.cut = {"train": activations("train", views), "val": activations("val")}
         self.features = {name: self.top.predict(self.cut[name], batch_size=64, verbose=0) for name in self.cut}
         #: Seconds each approach spends before its first epoch (caching; decoding for scratch).
@@ -180,8 +196,8 @@ class Experiment:
         return round(len(rows) / self.num_classes)
 
     def reset_top(self) -> None:
-        """Put the ImageNet weights back into the top blocks (``self.top``), as every run starts."""
-        self.top.set_weights(self._imagenet_top)
+        """Put the pre-trained weights back into the top blocks (``self.top``), as every run starts."""
+        self.top.set_weights(self._pretrained_top)
 
     def head(self, rows: np.ndarray, seed: int) -> tuple[keras.Model, keras.callbacks.History, list[float]]:
         """Stage 1, shared by both transfer approaches: a new head (unit-length features) trained on
@@ -214,6 +230,7 @@ class Experiment:
             epochs=len(seconds),
             trainable_params=models.count_params(head.trainable_weights),
             val_curve=_curve(history, seconds),
+            head=head,
             **_scores(head, self.features["val"], self.features["test"], self.labels("test")),
         )
 
@@ -247,8 +264,24 @@ class Experiment:
             epochs=len(seconds1) + len(seconds2),
             trainable_params=report.trainable_params + models.count_params(head.trainable_weights),
             val_curve=_curve(history1, seconds1) + _curve(history2, seconds2, offset=sum(seconds1)),
+            head=head,
+            top_weights=self.top.get_weights(),
             **scores,
         )
+
+    def classifier(self, run: Run, *, from_activations: bool = False) -> keras.Model:
+        """The whole trained transfer model of ``run`` (``feature_extraction`` or ``fine_tuned``):
+        [0, 255] images (batch, size, size, 3) -> probabilities (batch, classes); with
+        ``from_activations``, the lower part's activations (``self.lower``'s output) -> probabilities.
+        Built from this experiment's lower part and top blocks, which are shared, not copied: their
+        weights are set to the run's (the pre-trained top for feature extraction), so the next
+        ``classifier`` or ``fine_tuned`` call changes this model too."""
+        if run.head is None:
+            raise ValueError(f"A {run.approach} run has no transfer model to rebuild.")
+        self.top.set_weights(run.top_weights if run.top_weights is not None else self._pretrained_top)
+        if from_activations:
+            return keras.Sequential([keras.Input(self.lower.output_shape[1:]), self.top, run.head])
+        return keras.Sequential([keras.Input((*self.spec.image_size, 3)), self.lower, self.top, run.head])
 
     def scratch(self, per_class: int | None, seed: int, *, epochs: int | None = None) -> Run:
         """``models.scratch_cnn`` at ``scratch_size`` px with augmentation, dropout and weight decay,

@@ -27,6 +27,7 @@ BENCHMARKS = {
     "text": "05_text_transfer.ipynb",
     "audio": "06_audio_transfer.ipynb",
     "far-domains": "07_far_domains.ipynb",
+    "shifted-domains": "08_shifted_domains.ipynb",
 }
 
 
@@ -325,3 +326,41 @@ def readme(text: str) -> str:
             _, tail = rest.split(end, 1)
             text = f"{head}{begin}\n{render(name, load(name))}\n{end}{tail}"
     return text
+
+
+SHIFT_METHODS = (
+    ("feature extraction", "fe"),
+    ("fine-tuned (the course's recipe)", "ft"),
+    ("fine-tuned with RandAugment", "ft_augmented"),
+    ("fine-tuned, statistics re-estimated on the target photos (fails)", "ft_bn_naive"),
+    ("fine-tuned with flower statistics (unadapted)", "ft_source"),
+    ("**the same, statistics re-estimated on the target photos**", "ft_bn_adapted"),
+    ("the same, re-estimated, then TENT", "ft_tent"),
+)
+SHIFT_CORRUPTIONS = ("gaussian_noise", "defocus_blur", "jpeg_compression", "contrast", "brightness", "pixelate")
+
+TABLES["shifted-domains"] = [
+    Table(
+        [(label, (f"clean_acc_{m}", f"mean_corruption_acc_{m}"), 3) for label, m in SHIFT_METHODS],
+        ("flowers, MobileNetV2 at {input_px} px, mean over 3 seeds", "clean test photos", "severity 3, 6 corruptions"),
+    ),
+    Table(
+        [(c.replace("_", " "), tuple(f"acc_ft_{c}_{s}" for s in (1, 3, 5)), 3) for c in SHIFT_CORRUPTIONS],
+        ("fine-tuned, test accuracy under", "severity 1", "severity 3", "severity 5"),
+    ),
+    _rows(
+        (
+            "best label-free adaptation minus the unadapted fine-tuned model, points (paired)",
+            "adaptation_gain_points",
+            1,
+        ),
+        ("share of the fine-tuned model's loss at severity 3 won back", "recovered_fraction", 2),
+        ("TENT minus re-estimation alone, points (paired)", "tent_minus_bn_points", 1),
+        ("relative drop at severity 3, fine-tuned", "relative_drop_ft", 3),
+        (
+            "Spearman rho, label-free domain-classifier accuracy vs accuracy lost (18 sets)",
+            "rho_domain_accuracy_drop",
+            2,
+        ),
+    ),
+]

@@ -50,13 +50,16 @@ def extract_features(
     """
     if views > 1 and augment is None:
         raise ValueError("views > 1 needs an augment layer: un-augmented views would be identical.")
+    # Through a tf.function: the same random draws as eager calls, and per-image layers
+    # (data.PerImage) about ten times faster.
+    transform = tf.function(lambda images: augment(images, training=True)) if views > 1 else None
     batches = int(dataset.cardinality())
     bar = tqdm(total=views * batches if batches > 0 else None, desc=progress, unit="batch", disable=progress is None)
     features, labels = [], []
     for view in range(views):
         for images, y in dataset:
             if view > 0:
-                images = augment(images, training=True)
+                images = transform(images)
             features.append(model.predict_on_batch(images))
             labels.append(np.asarray(y))
             bar.update()

@@ -190,6 +190,14 @@ def resize_image(image: tf.Tensor, image_size: tuple[int, int], interpolation: s
     return tf.saturate_cast(tf.round(image), tf.uint8)
 
 
+def decode_images(split: Examples, image_size: tuple[int, int], interpolation: str = "bilinear") -> Examples:
+    """The same rows with the images decoded once, as ``make_dataset`` reads them: an ``images``
+    column (uint8, (n, *image_size, 3)) in place of ``paths``. Memory: h x w x 3 bytes per image."""
+    images = np.concatenate([x for x, _ in make_dataset(split, image_size, cache=False, interpolation=interpolation)])
+    columns = {name: values for name, values in split.columns.items() if name != "paths"}
+    return Examples(**columns, images=images.astype(np.uint8))
+
+
 def make_dataset(
     split: Examples,
     image_size: tuple[int, int] = (224, 224),
@@ -219,6 +227,30 @@ def make_dataset(
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+@keras.saving.register_keras_serializable(package="tltf")
+class PerImage(keras.layers.Layer):
+    """Applies an augmentation layer to every image of a batch on its own (``keras.ops.map``).
+
+    Keras's ``RandAugment`` and ``AugMix`` draw their operations once per call, so a whole batch
+    gets the same ones; wrapped in this layer each image draws its own. Keras has no such wrapper.
+    Images (batch, h, w, 3) in, the same shape out; active only while training, like ``layer``.
+    """
+
+    def __init__(self, layer: keras.layers.Layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, images, training=None):
+        return keras.ops.map(lambda image: self.layer(image, training=training), images)
+
+    def get_config(self):
+        return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(keras.saving.deserialize_keras_object(config.pop("layer")), **config)
 
 
 def augmentation(seed: int | None = None) -> keras.Sequential:
