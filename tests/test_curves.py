@@ -117,3 +117,20 @@ def test_run_grid_reuses_the_runs_it_is_given():
     given = _run("fe", 5, 0, 0.9)
     runs = curves.run_grid(Counting(), approaches=("fe",), per_class=(5,), seeds=(0, 1), done=[given], progress=None)
     assert runs[0] is given and calls == [(5, 1)]
+
+
+def test_classifier_rebuilds_each_run_and_statistics_must_be_named(experiment):
+    fe = experiment.feature_extraction(2, seed=0)
+    ft = experiment.fine_tuned(2, seed=0)
+    for run in (fe, ft):
+        whole = experiment.classifier(run).predict(
+            np.concatenate([x for x, _ in data.make_dataset(experiment.splits.test)]), verbose=0
+        )
+        cached = experiment.classifier(run, from_activations=True).predict(experiment.cut["test"], verbose=0)
+        np.testing.assert_allclose(whole, run.probs["test"], atol=1e-4)
+        np.testing.assert_allclose(cached, run.probs["test"], atol=1e-4)
+    experiment.reset_top()
+    with pytest.raises(ValueError, match="no transfer model"):
+        experiment.classifier(Run("scratch", 2, 0, 0.5, 1.0, 1, 10))
+    with pytest.raises(ValueError, match='statistics must be "imagenet" or "train"'):
+        curves.Experiment(experiment.splits, statistics="target")

@@ -166,3 +166,17 @@ def test_splits_table_counts_by_class_or_by_any_columns():
     by_speaker = Splits(splits.train, splits.val, splits.test, ["cat", "dog"], by=("speakers", "accents")).table()
     assert by_speaker.loc[("b", "x")].tolist() == [2, 0, 2, 4]
     assert len(splits.where(speakers="a").test) == 0
+
+
+def test_per_image_applies_a_layer_to_each_image_on_its_own():
+    import keras
+
+    centre = keras.layers.Lambda(lambda x: x - keras.ops.mean(x))  # one mean per call
+    images = np.stack([np.full((4, 4, 3), v, dtype="float32") for v in (10.0, 50.0)])
+    per_image = keras.ops.convert_to_numpy(data.PerImage(centre)(images))
+    assert np.allclose(per_image, 0.0)  # each image centred on its own mean, not the batch's
+    assert not np.allclose(keras.ops.convert_to_numpy(centre(images)), 0.0)
+    flip = data.PerImage(keras.layers.RandomFlip("horizontal", seed=0))
+    assert np.array_equal(keras.ops.convert_to_numpy(flip(images, training=False)), images)
+    restored = data.PerImage.from_config(flip.get_config())
+    assert isinstance(restored.layer, keras.layers.RandomFlip)

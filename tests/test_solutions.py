@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08
 from tltf import assets, curves, data, models, text
 
 
@@ -178,3 +178,22 @@ def test_ex07_probes_on_validation(mirror):
     assert all(0 <= v["ci95"][0] <= v["mean"] <= v["ci95"][1] <= 1 for v in by_method.values())
     gain = ex07.imagenet_minus_random(xrays, layers=("block_2_add", "out_relu"))
     assert set(gain) == {"block_2_add", "out_relu"} and all(-100 <= g <= 100 for g in gain.values())
+
+
+def test_ex08_drop_and_reestimation_by_target_count(experiment):
+    model = experiment.classifier(experiment.feature_extraction(None, seed=0))
+    test = data.decode_images(experiment.splits.test, experiment.spec.image_size)
+    drop = ex08.drop_under(model, test.images, test.labels, ("shot_noise",))
+    assert set(drop) == {"clean", "shot_noise"} and all(0 <= v <= 1 for v in drop.values())
+    before = model.get_weights()
+    by_count = ex08.accuracy_by_target_count(model, test.images, test.labels, counts=(1, None))
+    assert set(by_count) == {1, len(test)}
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))  # restored
+
+
+def test_ex08_flags_a_shift_and_not_the_clean_photos():
+    rng = np.random.default_rng(0)
+    clean = rng.normal(size=(80, 6))
+    flagged = ex08.flag_shifts(clean, {"same": clean + rng.normal(0, 0.01, clean.shape), "moved": clean + 1.0})
+    assert flagged == ["moved"]
+    assert 0.3 < ex08.null_domain_accuracy(clean) < 0.7

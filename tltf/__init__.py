@@ -2,13 +2,15 @@
 
 Modules, one concern each: ``registry`` (the asset registry and where assets are looked for),
 ``assets`` (mirror, cache, verified downloads), ``checksums`` (hashes, manifests, pooch downloads),
-``data`` (one container for every dataset; ``images``, ``sentences``, ``recordings``), ``models``
+``data`` (one container for every dataset; ``images``, ``sentences``, ``recordings``, ``xrays``,
+``corruptions``), ``models``
 (backbone registry, classifier builder, unfreezing), ``train`` (seeding, feature caching, callbacks, the
 one fine-tuning routine), ``hub_layer`` (hub modules as Keras 3 layers), ``text`` (sentence encoder,
 GloVe, padded batches), ``audio`` (YAMNet front end and network), ``curves`` (learning-curve
-experiments), ``plots``, ``stats`` (95 % intervals), ``record`` (what a notebook measured), ``bench``
-(``python -m tltf.bench``: runs a notebook, keeps its record), ``tables`` (the README's benchmark tables)
-and ``cli`` (``python -m tltf``). One lesson's own helpers live in ``notebooks/lessons/``.
+experiments), ``adapt`` (BatchNorm re-estimation and TENT, without labels), ``plots``, ``stats``
+(95 % intervals), ``record`` (what a notebook measured), ``bench`` (``python -m tltf.bench``: runs a
+notebook, keeps its record), ``tables`` (the README's benchmark tables) and ``cli``
+(``python -m tltf``). One lesson's own helpers live in ``notebooks/lessons/``.
 Import the submodules you need; this top level stays light (no TensorFlow import).
 """
 

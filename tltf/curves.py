@@ -135,6 +135,8 @@ class Experiment:
         statistics: str = "imagenet",
         quick: bool = QUICK,
     ):
+        if statistics not in ("imagenet", "train"):
+            raise ValueError(f'statistics must be "imagenet" or "train", got {statistics!r}.')
         self.splits, self.views, self.quick = splits, views, quick
         #: Rows per epoch at least (a smaller training set is repeated); scratch uses half.
         self.epoch_rows = 64 if quick else 320
@@ -159,8 +161,6 @@ class Experiment:
         start = time.perf_counter()
         if statistics == "train":
             adapt.reestimate_batchnorm(keras.Sequential([self.lower, self.top]), dataset("train"))
-        elif statistics != "imagenet":
-            raise ValueError(f'statistics must be "imagenet" or "train", got {statistics!r}.')
         self._pretrained_top = self.top.get_weights()
 
         self.cut = {"train": activations("train", views), "val": activations("val")}

@@ -3,7 +3,9 @@
 ``examples``: ``Examples`` (aligned columns, one row per example), ``Splits`` (train / validation /
 test, counted in one pandas table) and the seeded, stratified split helpers. ``images``: class-per-folder
 image trees and their tf.data pipelines (the flowers). ``sentences``: the labelled review sentences.
-``recordings``: the spoken digits. ``xrays``: the PneumoniaMNIST chest X-rays. The names the notebooks
+``recordings``: the spoken digits. ``xrays``: the PneumoniaMNIST chest X-rays. ``corruptions``
+(imported on its own: ``from tltf.data import corruptions``, it loads OpenCV and scikit-image): the
+ImageNet-C corruptions. The names the notebooks
 use are importable from here (``data.load_flowers``, ``data.make_dataset``, ``data.load_sentiment``,
 ``data.load_spoken_digits``, ``data.load_xrays``).
 """
