@@ -241,7 +241,7 @@ def test_dataset_download_builds_the_subset(server, monkeypatch):
 def test_command_line_verify_prints_one_line_per_asset(mirror):
     run = subprocess.run([sys.executable, "-m", "tltf.assets", "verify"], capture_output=True, text=True)
     lines = run.stdout.strip().splitlines()
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr  # stdout names the asset that failed
     assert [line.split()[0] for line in lines] == list(assets.registry())
     assert re.search(r"^flower_photos\s+ok\s+mirror: 1500 files match", run.stdout, re.M)
     assert json.loads(Path(assets.REGISTRY).read_text())  # the registry itself stays valid JSON

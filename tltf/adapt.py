@@ -40,11 +40,9 @@ def _batches(images: np.ndarray | tf.data.Dataset, batch_size: int) -> Iterator:
             yield ops.convert_to_tensor(images[start : start + batch_size], dtype="float32")
 
 
-def reestimate_batchnorm(
-    model: keras.Model, images: np.ndarray | tf.data.Dataset, *, batch_size: int = 50, layers=None
-) -> int:
-    """Replace the moving mean and variance of every BatchNormalization layer in ``model`` (or of
-    ``layers``) by their average over ``images``; returns how many layers were re-estimated.
+def reestimate_batchnorm(model: keras.Model, images: np.ndarray | tf.data.Dataset, *, batch_size: int = 50) -> int:
+    """Replace the moving mean and variance of every BatchNormalization layer in ``model`` by their
+    average over ``images``; returns how many layers were re-estimated.
 
     ``images``: what the model reads, (n, h, w, 3) float in [0, 255], as an array or a dataset of
     batches. The model runs in training mode, so each layer normalises with the batch's statistics
@@ -56,7 +54,7 @@ def reestimate_batchnorm(
     augmentation (dropout after the last BatchNorm layer does not matter). Runs eagerly (the momentum
     changes every batch): about twice the time of a predict pass.
     """
-    layers = batchnorm_layers(model) if layers is None else list(layers)
+    layers = batchnorm_layers(model)
     saved = [(layer.momentum, layer.trainable) for layer in layers]
     seen = 0
     try:

@@ -337,6 +337,7 @@ SHIFT_METHODS = (
     ("**the same, statistics re-estimated on the target photos**", "ft_bn_adapted"),
     ("the same, re-estimated, then TENT", "ft_tent"),
 )
+# tltf.data.corruptions.CORRUPTIONS, written out: importing it loads OpenCV, and this module stays light.
 SHIFT_CORRUPTIONS = ("gaussian_noise", "defocus_blur", "jpeg_compression", "contrast", "brightness", "pixelate")
 
 TABLES["shifted-domains"] = [
