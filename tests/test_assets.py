@@ -272,6 +272,7 @@ def test_files_asset_downloads_each_file_verified(server, monkeypatch):
     with pytest.raises(AssetError, match="Checksum mismatch"):
         assets.fetch("t", quiet=True)
     assert not (path / "a.txt").exists()
+    assert assets.verify("t")[0] == "missing"  # no empty folder left to read as a damaged copy
 
 
 def test_damaged_files_in_the_mirror_are_refused(mirror, monkeypatch, tmp_path):

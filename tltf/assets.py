@@ -217,6 +217,8 @@ def _fetch_files(asset: Asset) -> tuple[Path, str]:
         archive = cache_dir() / "downloads" / Path(asset.upstream["url"]).name
         sha = file_hash(archive) if archive.exists() else download(asset.upstream["url"], archive)
     except AssetError as err:
+        if local.is_dir() and not any(local.iterdir()):
+            local.rmdir()  # the failed download's empty folder would read as a damaged copy
         raise unavailable(asset, [mirror_note(asset), f"cache {local}: not there"], err) from None
     _derive_top_rows(asset, archive, local)
     problems = _files_problems(asset, local)
