@@ -97,6 +97,11 @@ def confidence(probabilities: np.ndarray) -> dict[str, float]:
     return {"max_prob": float(p.max(1).mean()), "entropy": float(-(p * np.log(p)).sum(1).mean())}
 
 
+def domain_classifier():
+    """Standardised features, then an L2-regularised logistic regression (scikit-learn)."""
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+
+
 def domain_accuracy(clean: np.ndarray, shifted: np.ndarray, *, folds: int = 5) -> float:
     """How well a logistic regression tells shifted features from clean ones (n, d) each, the same
     images in both: 5-fold cross-validated accuracy, an image's two copies always in the same fold
@@ -104,5 +109,4 @@ def domain_accuracy(clean: np.ndarray, shifted: np.ndarray, *, folds: int = 5) -
     x = np.concatenate([clean, shifted])
     y = np.repeat([0, 1], len(clean))
     groups = np.tile(np.arange(len(clean)), 2)
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-    return float(cross_val_score(model, x, y, groups=groups, cv=GroupKFold(folds)).mean())
+    return float(cross_val_score(domain_classifier(), x, y, groups=groups, cv=GroupKFold(folds)).mean())
