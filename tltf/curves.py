@@ -199,9 +199,13 @@ class Experiment:
         """Put the pre-trained weights back into the top blocks (``self.top``), as every run starts."""
         self.top.set_weights(self._pretrained_top)
 
-    def head(self, rows: np.ndarray, seed: int) -> tuple[keras.Model, keras.callbacks.History, list[float]]:
+    def head(
+        self, rows: np.ndarray, seed: int, *, val_rows: np.ndarray | None = None
+    ) -> tuple[keras.Model, keras.callbacks.History, list[float]]:
         """Stage 1, shared by both transfer approaches: a new head (unit-length features) trained on
-        the cached features of the training images at ``rows``; returns (head, history, epoch seconds)."""
+        the cached features of the training images at ``rows``, early-stopped on the validation split
+        (or on the training images at ``val_rows``: a fold of cross-validation); returns (head,
+        history, epoch seconds)."""
         train.seed_everything(seed)
         head = models.make_head(self.spec.feature_size, self.num_classes, normalize=True)
         train.compile_classifier(head, 1e-2)
@@ -210,13 +214,19 @@ class Experiment:
             head,
             self.features["train"][self.view_rows(rows)],
             y,
-            (self.features["val"], self.labels("val")),
+            self.validation(val_rows, self.features),
             epochs=5 if self.quick else 100,
             patience=10,
             min_rows=self.epoch_rows,
             seed=seed,
         )
         return head, history, seconds
+
+    def validation(self, val_rows: np.ndarray | None, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, labels) to validate on: ``cache["val"]``, or the training rows ``val_rows`` of it."""
+        if val_rows is None:
+            return cache["val"], self.labels("val")
+        return cache["train"][val_rows], self.labels("train")[val_rows]
 
     def feature_extraction(self, per_class: int | None, seed: int) -> Run:
         """A head trained on the frozen backbone's cached features."""

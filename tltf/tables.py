@@ -28,6 +28,7 @@ BENCHMARKS = {
     "audio": "06_audio_transfer.ipynb",
     "far-domains": "07_far_domains.ipynb",
     "shifted-domains": "08_shifted_domains.ipynb",
+    "overfitting": "09_overfitting.ipynb",
 }
 
 
