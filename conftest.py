@@ -112,6 +112,16 @@ def experiment(quick_flowers):
     return curves.Experiment(quick_flowers, views=2)
 
 
+@pytest.fixture(scope="session")
+def recipe_grid(experiment):
+    """A ``tltf.recipes.Grid`` on the quick experiment; its flip views are the experiment's cached second view."""
+    from tltf import data, recipes
+
+    photos = data.decode_images(experiment.splits.train, experiment.spec.image_size).images
+    flips = experiment.cut["train"][len(photos) :][None]
+    return recipes.Grid(experiment, photos, views={"flip_rotate_zoom": flips})
+
+
 # Notebook 00 is executed by tests/test_bench.py through the benchmark runner (same cells, same asserts):
 # nbval running it too would only repeat it.
 collect_ignore = ["notebooks/00_what_is_transfer_learning.ipynb"]

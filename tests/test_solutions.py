@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08
-from tltf import assets, curves, data, models, text
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09
+from tltf import assets, curves, data, models, recipes, text
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -197,3 +197,17 @@ def test_ex08_flags_a_shift_and_not_the_clean_photos():
     flagged = ex08.flag_shifts(clean, {"same": clean + rng.normal(0, 0.01, clean.shape), "moved": clean + 1.0})
     assert flagged == ["moved"]
     assert 0.3 < ex08.null_domain_accuracy(clean) < 0.7
+
+
+def test_ex09_alpha_on_validation_and_a_decay_that_moves_it(recipe_grid):
+    plain = recipes.Recipe(epochs=1)
+    chosen = ex09.choose_alpha(recipe_grid, plain, alphas=(0.1, 100.0), per_class=5, seeds=(0, 1))
+    assert chosen["alpha"] in (0.1, 100.0) and set(chosen["val"]) == {0.1, 100.0}
+    assert chosen["test_effect_points"]["ci95"] is not None
+    val, moved = ex09.decay_that_matters(recipe_grid, plain, decays=(1e4,), per_class=5)
+    assert set(val) == {1e4} and moved in (None, 1e4)
+
+
+def test_ex09_mixup_on_augmented_photos(recipe_grid):
+    accuracies = ex09.mixup_on_augmented_photos(recipe_grid, recipes.Recipe(epochs=1), per_class=5, seeds=(0,))
+    assert set(accuracies) == {"mixup", "flip_rotate_zoom", "both"} and all(0 <= a <= 1 for a in accuracies.values())

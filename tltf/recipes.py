@@ -144,41 +144,6 @@ class Result:
         return int(np.argmax(self.history["val_accuracy"])) + 1
 
 
-class _Epochs(keras.utils.PyDataset):
-    """Batches of 32 from ``make(epoch) -> (x, y)``, a new (x, y) every epoch."""
-
-    def __init__(self, make, rows: int):
-        super().__init__()
-        self.make, self.rows, self.epoch = make, rows, 0
-        self.x, self.y = make(0)
-
-    def __len__(self) -> int:
-        return -(-self.rows // 32)
-
-    def __getitem__(self, index: int):
-        return self.x[index * 32 : (index + 1) * 32], self.y[index * 32 : (index + 1) * 32]
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self.x, self.y = self.make(self.epoch)
-
-
-class _Validate(keras.callbacks.Callback):
-    """Predicts the validation activations after every epoch, keeps the probabilities and puts
-    ``val_loss`` and ``val_accuracy`` into the logs (for early stopping and the history)."""
-
-    def __init__(self, x: np.ndarray, labels: np.ndarray):
-        super().__init__()
-        self.x, self.labels, self.probs = x, labels, []
-
-    def on_epoch_end(self, epoch, logs=None):
-        probs = self.model.predict(self.x, batch_size=100, verbose=0)
-        self.probs.append(probs)
-        picked = np.clip(probs[np.arange(len(self.labels)), self.labels], 1e-7, 1.0)
-        logs["val_loss"] = float(-np.log(picked).mean())
-        logs["val_accuracy"] = float((probs.argmax(axis=1) == self.labels).mean())
-
-
 class Grid:
     """Every recipe at every subset and seed on one ``curves.Experiment``.
 
@@ -186,11 +151,19 @@ class Grid:
     (views, n_train, *activation shape); ``images`` are the training photos, uint8 (n_train, size,
     size, 3), which MixUp and CutMix mix before the lower part. Side effects: ``run`` trains the
     experiment's shared top blocks (reset to the pre-trained weights first) and keeps each subset's
-    stage-1 head and mixed activations in memory.
+    stage-1 head and mixed activations in memory. ``before_mix``, a layer, transforms the photos
+    before they are mixed (None: MixUp and CutMix alone, as notebook 09 measures them).
     """
 
-    def __init__(self, experiment: curves.Experiment, images: np.ndarray, views: dict[str, np.ndarray]):
-        self.experiment, self.images, self.views = experiment, images, views
+    def __init__(
+        self,
+        experiment: curves.Experiment,
+        images: np.ndarray,
+        views: dict[str, np.ndarray],
+        *,
+        before_mix: keras.layers.Layer | None = None,
+    ):
+        self.experiment, self.images, self.views, self.before_mix = experiment, images, views, before_mix
         self.num_classes = experiment.num_classes
         self._heads: dict[tuple, keras.Model] = {}
         self._mixed: dict[tuple[str, int | None, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -222,7 +195,10 @@ class Grid:
                 order = rows[curves.epoch_order(len(rows), exp.epoch_rows, key[2] * 100 + pool)]
                 for start in range(0, len(order), 32):
                     batch = order[start : start + 32]
-                    out = layer({"images": self.images[batch].astype("float32"), "labels": onehot[batch]})
+                    images = self.images[batch].astype("float32")
+                    if self.before_mix is not None:
+                        images = self.before_mix(images, training=True)
+                    out = layer({"images": images, "labels": onehot[batch]})
                     x.append(exp.lower.predict_on_batch(out["images"]))
                     y.append(keras.ops.convert_to_numpy(out["labels"]))
             shape = (pools, len(order))
@@ -266,31 +242,59 @@ class Grid:
         if recipe.l2_sp:
             attach_l2_sp(exp.top.trainable_weights, recipe.l2_sp)
         make, epoch_rows = self._epochs(recipe, rows, per_class, seed)
-        batches = _Epochs(make, epoch_rows)
-        model.compile(optimizer=recipe.optimizer(len(batches)), loss=recipe.loss(), metrics=["accuracy"])
-        validate = _Validate(*exp.validation(None if fold is None else fold[1], exp.cut))
-        stop = [keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)] if recipe.early_stopping else []
+        model.compile(optimizer=recipe.optimizer(-(-epoch_rows // 32)), loss=recipe.loss(), metrics=["accuracy"])
         try:
-            history = model.fit(
-                batches,
-                epochs=2 * recipe.epochs if recipe.early_stopping else recipe.epochs,
-                verbose=0,
-                callbacks=[validate, *stop],
+            history, val_probs, kept = _fit(
+                model, make, recipe, exp.validation(None if fold is None else fold[1], exp.cut)
             )
         finally:
             detach_regularizers(exp.top.trainable_weights)
             exp.base.trainable = False
-        kept = stop[0].best_epoch if stop else len(history.history["loss"]) - 1
         test_probs = model.predict(exp.cut["test"], batch_size=100, verbose=0)
         return Result(
             recipe=recipe,
             per_class=round(len(rows) / self.num_classes),
             seed=seed,
-            val_acc=float(history.history["val_accuracy"][kept]),
+            val_acc=history["val_accuracy"][kept],
             test_acc=float((test_probs.argmax(axis=1) == exp.labels("test")).mean()),
             seconds=round(time.perf_counter() - start, 2),
-            history={key: [round(float(v), 4) for v in values] for key, values in history.history.items()},
-            val_probs=validate.probs,
+            history=history,
+            val_probs=val_probs,
             test_probs=test_probs,
             kept=kept,
         )
+
+
+def _fit(model: keras.Model, make, recipe: Recipe, val: tuple[np.ndarray, np.ndarray]) -> tuple[dict, list, int]:
+    """Train ``model`` one epoch at a time on ``make(epoch) -> (x, y)`` (batches of 32, in order),
+    scoring ``val`` (activations, labels) after each; with ``recipe.early_stopping``, for up to twice
+    ``recipe.epochs``, stopping when the validation loss has not improved for 2 epochs and putting
+    the best epoch's weights back. One ``fit`` per epoch, on exactly the rows ``make`` returns, as
+    notebook 09 writes it by hand (Keras's ``EarlyStopping`` would need one ``fit`` over all epochs,
+    whose data pipeline gave other numbers than that loop). Returns (history per epoch, validation
+    probabilities per epoch, the kept epoch, 0-based)."""
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    val_probs, best, best_weights = [], 0, None
+    for epoch in range(2 * recipe.epochs if recipe.early_stopping else recipe.epochs):
+        x, y = make(epoch)
+        logs = model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0).history
+        probs = model.predict(val[0], batch_size=100, verbose=0)
+        val_probs.append(probs)
+        picked = np.clip(probs[np.arange(len(val[1])), val[1]], 1e-7, 1.0)
+        for key, value in (
+            ("loss", logs["loss"][0]),
+            ("accuracy", logs["accuracy"][0]),
+            ("val_loss", -np.log(picked).mean()),
+            ("val_accuracy", (probs.argmax(axis=1) == val[1]).mean()),
+        ):
+            history[key].append(round(float(value), 4))
+        if not recipe.early_stopping:
+            continue
+        if history["val_loss"][-1] < history["val_loss"][best] or epoch == 0:
+            best, best_weights = epoch, model.get_weights()
+        elif epoch - best >= 2:
+            break
+    if not recipe.early_stopping:
+        return history, val_probs, len(val_probs) - 1
+    model.set_weights(best_weights)
+    return history, val_probs, best

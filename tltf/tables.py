@@ -366,3 +366,46 @@ TABLES["shifted-domains"] = [
         ),
     ),
 ]
+
+#: The techniques of notebook 09 (``tltf.recipes.TECHNIQUES``), with the README's label for each.
+OVERFITTING_TECHNIQUES = (
+    ("flip, rotate, zoom (cached views)", "flip_rotate_zoom"),
+    ("RandAugment (cached views)", "randaugment"),
+    ("head dropout 0.5", "dropout"),
+    ("weight decay 0.05 (AdamW, not BatchNorm or biases)", "weight_decay"),
+    ("label smoothing 0.1", "label_smoothing"),
+    ("MixUp", "mixup"),
+    ("CutMix", "cutmix"),
+    ("top 3 blocks trained instead of 6", "fewer_blocks"),
+    ("early stopping on a schedule twice as long", "early_stopping"),
+    ("L2-SP, alpha 0.1", "l2_sp"),
+)
+
+TABLES["overfitting"] = [
+    Table(
+        [(label, (f"effect_points_{t}_10", f"effect_points_{t}_all"), 1) for label, t in OVERFITTING_TECHNIQUES],
+        (
+            "one change from the plain recipe: test accuracy minus plain, points (paired)",
+            "10 photos per class (5 seeds)",
+            "all photos (3 seeds)",
+        ),
+    ),
+    Table(
+        [
+            ("plain recipe (fine-tuned, top 6 blocks)", ("plain_test_acc_10", "plain_test_acc_all"), 3),
+            (
+                "combined recipe, chosen on validation: {combined_recipe}",
+                ("recipe_test_acc_10", "recipe_test_acc_all"),
+                3,
+            ),
+            ("feature extraction (stage 1 alone)", ("fe_test_acc_10", "fe_test_acc_all"), 3),
+            ("combined minus plain, points (paired)", ("recipe_gain_points_10", "recipe_gain_points_all"), 1),
+            (
+                "combined minus feature extraction, points (paired)",
+                ("recipe_minus_fe_points_10", "recipe_minus_fe_points_all"),
+                1,
+            ),
+        ],
+        ("flowers, MobileNetV2 at 144 px, test accuracy", "10 photos per class", "all photos"),
+    ),
+]

@@ -1,0 +1,111 @@
+"""tltf.recipes (notebook 09): L2-SP, the recipe's optimizer and loss, and Grid runs on cached activations."""
+
+import keras
+import numpy as np
+import pytest
+
+from lessons import overfitting as of
+from tltf import recipes
+
+
+def _dense() -> keras.layers.Dense:
+    layer = keras.layers.Dense(3)
+    layer.build((None, 4))
+    return layer
+
+
+def test_l2_sp_is_zero_at_the_reference_and_grows_with_the_squared_distance():
+    layer = _dense()
+    recipes.attach_l2_sp(layer.trainable_weights, alpha=0.5)
+    assert float(sum(layer.losses)) == 0.0
+    penalties = []
+    for step in (0.1, 0.2):
+        layer.kernel.assign(layer.kernel + step)  # the kernel is now 0.1, then 0.3, from its reference
+        penalties.append(float(sum(layer.losses)))
+    np.testing.assert_allclose(penalties, [0.5 * 12 * 0.1**2, 0.5 * 12 * 0.3**2], rtol=1e-5)
+    recipes.detach_regularizers(layer.trainable_weights)
+    assert layer.losses == []
+
+
+def test_l2_sp_holds_the_weights_near_their_reference_during_fit():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 3)).astype("float32")
+    moved = []
+    for alpha in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        start = [w.copy() for w in model.get_weights()]
+        if alpha:
+            recipes.attach_l2_sp(model.trainable_weights, alpha)
+        model.compile(keras.optimizers.SGD(0.01), "mse")
+        model.fit(x, y, epochs=20, verbose=0)
+        moved.append(sum(float(np.sum((w - s) ** 2)) for w, s in zip(model.get_weights(), start, strict=True)))
+    assert moved[1] < 0.2 * moved[0]
+
+
+def test_weight_decay_leaves_biases_alone_and_label_smoothing_off_equals_the_sparse_loss():
+    layer = _dense()
+    layer.bias.assign(np.ones(3))
+    optimizer = recipes.Recipe(weight_decay=0.5, peak_lr=0.1).optimizer(steps=1)
+    kernel = layer.kernel.numpy().copy()
+    optimizer.apply_gradients([(np.zeros_like(v.numpy()), v) for v in layer.trainable_weights])
+    assert np.all(np.abs(layer.kernel.numpy()) <= np.abs(kernel)) and not np.allclose(layer.kernel.numpy(), kernel)
+    np.testing.assert_allclose(layer.bias.numpy(), 1.0)
+    probs = np.array([[0.7, 0.2, 0.1]], dtype="float32")
+    sparse = keras.losses.SparseCategoricalCrossentropy()(np.array([0]), probs)
+    assert np.isclose(float(recipes.Recipe().loss()(np.eye(3)[:1], probs)), float(sparse))
+    assert float(recipes.Recipe(label_smoothing=0.1).loss()(np.eye(3)[:1], probs)) > float(sparse)
+
+
+def test_every_technique_is_one_change_from_the_plain_recipe():
+    plain = recipes.Recipe()
+    for name, change in recipes.TECHNIQUES.items():
+        changed = {f for f in change if getattr(plain.but(**change), f) != getattr(plain, f)}
+        assert changed == set(change), name
+
+
+def test_a_grid_run_is_repeatable_and_leaves_the_experiment_as_it_found_it(recipe_grid):
+    grid = recipe_grid
+    exp = grid.experiment
+    first, second = (grid.run(recipes.Recipe(epochs=2), 5, seed=0) for _ in range(2))
+    np.testing.assert_allclose(first.test_probs, second.test_probs, atol=1e-6)
+    assert len(first.val_probs) == 2 and first.val_probs[0].shape == (len(exp.labels("val")), exp.num_classes)
+    assert first.val_acc == first.history["val_accuracy"][-1] and first.per_class == 5
+    assert not exp.base.trainable and all(w.regularizer is None for w in exp.top.weights)
+
+
+def test_a_fold_run_validates_on_the_held_out_training_photos(recipe_grid):
+    grid = recipe_grid
+    rows = grid.experiment.subset(5, seed=0)
+    fold = (rows[:15], rows[15:])
+    result = grid.run(recipes.Recipe(epochs=2, l2_sp=0.1, early_stopping=True), 5, seed=0, fold=fold)
+    assert result.kept_val_probs.shape == (len(fold[1]), grid.num_classes)
+    assert 0 <= result.kept < len(result.history["loss"]) <= 4
+    assert all(w.regularizer is None for w in grid.experiment.top.weights)
+    with pytest.raises(ValueError, match="MixUp"):
+        grid.run(recipes.Recipe(mix="mixup"), 5, seed=0, fold=fold)
+
+
+def test_mixed_photos_have_soft_labels_that_sum_to_one(recipe_grid):
+    x, y = recipe_grid.mixed("cutmix", 5, seed=0, pools=2)
+    assert x.shape[:2] == y.shape[:2] == (2, recipe_grid.experiment.epoch_rows)
+    np.testing.assert_allclose(y.sum(axis=-1), 1.0, atol=1e-5)
+    assert (y.max(axis=-1) < 1).any()
+
+
+def test_the_combined_recipe_takes_what_helped_on_validation_and_one_photo_technique():
+    def effect(mean):
+        return {"mean": mean, "ci95": [mean - 1, mean + 1]}
+
+    val = {
+        ("dropout", 10): effect(1.0),
+        ("dropout", None): effect(-0.5),
+        ("l2_sp", 10): effect(-2.0),
+        ("l2_sp", None): effect(1.0),
+        ("mixup", 10): effect(2.0),
+        ("mixup", None): effect(0.0),
+        ("cutmix", 10): effect(3.0),
+        ("cutmix", None): effect(0.0),
+    }
+    assert of.choose(val, (10, None)) == ["dropout", "cutmix"]
+    assert of.regret([0.5, 0.7, 0.6], [1, 2, 3]) == [20.0, 0.0, 10.0]
