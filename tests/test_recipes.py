@@ -67,7 +67,9 @@ def test_every_technique_is_one_change_from_the_plain_recipe():
 def test_a_grid_run_is_repeatable_and_leaves_the_experiment_as_it_found_it(recipe_grid):
     grid = recipe_grid
     exp = grid.experiment
-    first, second = (grid.run(recipes.Recipe(epochs=2), 5, seed=0) for _ in range(2))
+    first = grid.run(recipes.Recipe(epochs=2), 5, seed=0)
+    assert grid.run(recipes.Recipe(epochs=2), 5, seed=0) is first  # made once
+    second = recipes.Grid(exp, grid.images, grid.views).run(recipes.Recipe(epochs=2), 5, seed=0)  # made anew
     np.testing.assert_allclose(first.test_probs, second.test_probs, atol=1e-6)
     assert len(first.val_probs) == 2 and first.val_probs[0].shape == (len(exp.labels("val")), exp.num_classes)
     assert first.val_acc == first.history["val_accuracy"][-1] and first.per_class == 5
@@ -91,6 +93,8 @@ def test_mixed_photos_have_soft_labels_that_sum_to_one(recipe_grid):
     assert x.shape[:2] == y.shape[:2] == (2, recipe_grid.experiment.epoch_rows)
     np.testing.assert_allclose(y.sum(axis=-1), 1.0, atol=1e-5)
     assert (y.max(axis=-1) < 1).any()
+    everything = recipe_grid.run(recipes.Recipe(epochs=1, mix="mixup"), None, seed=1)  # all photos: pools of seed 0
+    assert ("mixup", None, 0) in recipe_grid._mixed and everything.per_class == 12
 
 
 def test_the_combined_recipe_takes_what_helped_on_validation_and_one_photo_technique():

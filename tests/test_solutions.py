@@ -201,8 +201,8 @@ def test_ex08_flags_a_shift_and_not_the_clean_photos():
 
 def test_ex09_alpha_on_validation_and_a_decay_that_moves_it(recipe_grid):
     plain = recipes.Recipe(epochs=1)
-    chosen = ex09.choose_alpha(recipe_grid, plain, alphas=(0.1, 100.0), per_class=5, seeds=(0, 1))
-    assert chosen["alpha"] in (0.1, 100.0) and set(chosen["val"]) == {0.1, 100.0}
+    chosen = ex09.choose_alpha(recipe_grid, plain, alphas=(100.0,), per_class=5, seeds=(0, 1))
+    assert chosen["alpha"] == 100.0 and set(chosen["val"]) == {100.0}
     assert chosen["test_effect_points"]["ci95"] is not None
     val, moved = ex09.decay_that_matters(recipe_grid, plain, decays=(1e4,), per_class=5)
     assert set(val) == {1e4} and moved in (None, 1e4)

@@ -167,6 +167,7 @@ class Grid:
         self.num_classes = experiment.num_classes
         self._heads: dict[tuple, keras.Model] = {}
         self._mixed: dict[tuple[str, int | None, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._runs: dict[tuple, Result] = {}
 
     def rows(self, per_class: int | None, seed: int, fold: Fold | None = None) -> np.ndarray:
         """Training rows of this subset (``Experiment.subset``), or of the fold's training part."""
@@ -226,9 +227,16 @@ class Grid:
     def run(self, recipe: Recipe, per_class: int | None, seed: int, *, fold: Fold | None = None) -> Result:
         """Stage 2 with ``recipe`` from this subset's stage-1 head; scores on validation and test.
         With ``fold``, trains on its training rows and validates on its validation rows instead
-        (cross-validation inside the training split; not with ``mix``)."""
+        (cross-validation inside the training split; not with ``mix``). Runs are deterministic, so a
+        run this grid has made is returned again, not repeated."""
         if fold is not None and recipe.mix:
             raise ValueError("Cross-validation folds are not supported with MixUp or CutMix.")
+        key = (recipe, per_class, seed, None if fold is None else tuple(map(tuple, fold)))
+        if key not in self._runs:
+            self._runs[key] = self._run(recipe, per_class, seed, fold)
+        return self._runs[key]
+
+    def _run(self, recipe: Recipe, per_class: int | None, seed: int, fold: Fold | None) -> Result:
         exp = self.experiment
         rows = self.rows(per_class, seed, fold)
         stage1 = self.head(per_class, seed, fold)
