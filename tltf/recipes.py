@@ -165,6 +165,8 @@ class Grid:
     ):
         self.experiment, self.images, self.views, self.before_mix = experiment, images, views, before_mix
         self.num_classes = experiment.num_classes
+        #: The training labels one-hot, float32 (n_train, classes): the recipes' loss takes one-hot labels.
+        self.onehot = keras.utils.to_categorical(experiment.labels("train"), self.num_classes).astype("float32")
         self._heads: dict[tuple, keras.Model] = {}
         self._mixed: dict[tuple[str, int | None, int], tuple[np.ndarray, np.ndarray]] = {}
         self._runs: dict[tuple, Result] = {}
@@ -190,7 +192,6 @@ class Grid:
             exp = self.experiment
             rows = exp.subset(per_class, key[2])
             layer = {"mixup": keras.layers.MixUp, "cutmix": keras.layers.CutMix}[mix](seed=key[2])
-            onehot = keras.utils.to_categorical(exp.labels("train"), self.num_classes).astype("float32")
             x, y = [], []
             for pool in range(pools):
                 order = rows[curves.epoch_order(len(rows), exp.epoch_rows, key[2] * 100 + pool)]
@@ -199,7 +200,7 @@ class Grid:
                     images = self.images[batch].astype("float32")
                     if self.before_mix is not None:
                         images = self.before_mix(images, training=True)
-                    out = layer({"images": images, "labels": onehot[batch]})
+                    out = layer({"images": images, "labels": self.onehot[batch]})
                     x.append(exp.lower.predict_on_batch(out["images"]))
                     y.append(keras.ops.convert_to_numpy(out["labels"]))
             shape = (pools, len(order))
@@ -215,12 +216,11 @@ class Grid:
         if recipe.mix:
             x, y = self.mixed(recipe.mix, per_class, seed)
             return (lambda epoch: (x[epoch % len(x)], y[epoch % len(y)])), x.shape[1]
-        onehot = keras.utils.to_categorical(exp.labels("train"), self.num_classes).astype("float32")
         views = self.views[recipe.augment] if recipe.augment else exp.cut["train"][None]
 
         def make(epoch: int):
             order = rows[curves.epoch_order(len(rows), exp.epoch_rows, seed * 100 + epoch)]
-            return views[epoch % len(views)][order], onehot[order]
+            return views[epoch % len(views)][order], self.onehot[order]
 
         return make, max(len(rows), exp.epoch_rows)
 
