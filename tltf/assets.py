@@ -1,6 +1,6 @@
 """Find, verify and download the course's assets (datasets and Keras weight files).
 
-The registry lives in ``data/assets.json`` (read by ``tltf.registry``). Each asset resolves in this order:
+The registry lives in ``tltf/assets.json`` (read by ``tltf.registry``). Each asset resolves in this order:
 
 1. a mirror folder named by the environment variable ``TLTF_ASSETS`` (read-only is fine);
 2. a local cache: Keras's own models folder for Keras files, ``$TLTF_CACHE`` (default ``data/``) for

@@ -1,5 +1,6 @@
-"""The asset registry (``data/assets.json``) and where each asset is looked for: the mirror named by
-``$TLTF_ASSETS``, the local cache, Keras's own models folder. ``tltf.assets`` fetches through it."""
+"""The asset registry (``tltf/assets.json``, shipped with the package) and where each asset is looked
+for: the mirror named by ``$TLTF_ASSETS``, the local cache, Keras's own models folder. ``tltf.assets``
+fetches through it."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from tltf.checksums import AssetError, file_hash
 
 REPO = Path(__file__).resolve().parents[1]
-REGISTRY = REPO / "data" / "assets.json"
+REGISTRY = resources.files("tltf") / "assets.json"
 MIRROR_ENV = "TLTF_ASSETS"
 CACHE_ENV = "TLTF_CACHE"
 
@@ -39,7 +41,7 @@ class Asset:
 
 
 def registry() -> dict[str, Asset]:
-    """All assets in ``data/assets.json``, by name."""
+    """All assets in ``tltf/assets.json``, by name."""
     entries = json.loads(REGISTRY.read_text(encoding="utf-8"))
     return {name: Asset(name=name, **fields) for name, fields in entries.items()}
 
@@ -67,8 +69,10 @@ def mirror_dir() -> Path | None:
 
 
 def cache_dir() -> Path:
-    """Where datasets are downloaded and unpacked: ``$TLTF_CACHE`` or the repository's ``data/``."""
-    return Path(os.environ.get(CACHE_ENV) or REPO / "data").expanduser()
+    """Where datasets are downloaded and unpacked: ``$TLTF_CACHE``, else the repository's ``data/`` in a
+    checkout, else ``~/.tltf`` (an installed package must not write into its own folder)."""
+    default = REPO / "data" if (REPO / "pyproject.toml").exists() else Path.home() / ".tltf"
+    return Path(os.environ.get(CACHE_ENV) or default).expanduser()
 
 
 def keras_models_dir() -> Path:
