@@ -58,3 +58,39 @@ def test_record_flattens_rounds_and_merges_into_the_named_file(tmp_path, monkeyp
     assert stored["n"] == 6 and stored["speed"] == 0.1 and stored["peak_rss_mb"] > 0
     with pytest.raises(TypeError, match="cannot store a object"):
         record.record(bad=object())
+
+
+def test_a_bounded_interval_stays_inside_the_bounds_and_contains_the_mean():
+    # Notebook 07's CNN from scratch, X-ray AUC at 50 photos per class, 3 seeds (benchmarks/far-domains.json):
+    # the t interval was -0.132 to 1.263.
+    auc = [0.8437, 0.282, 0.5711]
+    assert stats.summary(auc)["ci95"] == pytest.approx([-0.1322, 1.2634], abs=1e-4)
+    for values in (auc, [0.40, 0.92, 0.55], [0.99, 1.0, 0.2], [0.0, 0.0, 0.03]):
+        s = stats.summary(values, bounds=(0, 1))
+        low, high = s["ci95"]
+        assert 0 <= low <= s["mean"] <= high <= 1, (values, s)
+        assert s["mean"] == pytest.approx(np.mean(values), abs=1e-4)  # the arithmetic mean, as unbounded
+    # the same quantity in points: the same interval, times 100
+    points = stats.summary([100 * v for v in auc], bounds=(0, 100))["ci95"]
+    assert points == pytest.approx([100 * c for c in stats.summary(auc, bounds=(0, 1))["ci95"]], abs=1e-2)
+
+
+def test_a_bounded_interval_far_from_the_bounds_is_the_t_interval_and_edge_cases_are_kept():
+    _, plain = stats.mean_ci([0.85, 0.86, 0.87])
+    _, bounded = stats.mean_ci([0.85, 0.86, 0.87], bounds=(0, 1))
+    assert bounded == pytest.approx(plain, abs=0.01)
+    assert stats.mean_ci([0.7, 0.7, 0.7], bounds=(0, 1)) == (pytest.approx(0.7), (pytest.approx(0.7),) * 2)
+    assert stats.mean_ci([1.0, 1.0], bounds=(0, 1)) == (1.0, (1.0, 1.0))
+    assert stats.mean_ci([0.9], bounds=(0, 1)) == (0.9, None) and stats.summary([0.9], bounds=(0, 1))["ci95"] is None
+    with pytest.raises(ValueError, match="outside their bounds"):
+        stats.mean_ci([85.0, 86.0], bounds=(0, 1))  # points given bounds of a fraction
+
+
+def test_a_paired_difference_is_unbounded_but_clipped_to_the_range_of_a_difference():
+    a, b = [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]  # differences 1, -1, 1: the t interval runs past +-1
+    assert stats.paired(a, b)["ci95"][0] < -1 and stats.paired(a, b)["ci95"][1] > 1
+    assert stats.paired(a, b, bounds=(0, 1))["ci95"] == [-1.0, 1.0]
+    in_points = stats.paired([100 * v for v in a], [100 * v for v in b], bounds=(0, 100))
+    assert in_points["ci95"] == [-100.0, 100.0] and in_points["mean"] == pytest.approx(100 / 3, abs=1e-3)
+    near = stats.paired([0.9, 0.92, 0.95], [0.88, 0.9, 0.89], bounds=(0, 1))  # far from +-1: untouched
+    assert near["ci95"] == stats.paired([0.9, 0.92, 0.95], [0.88, 0.9, 0.89])["ci95"]

@@ -1,10 +1,13 @@
 """Benchmarks (not tests): ``python -m tltf.bench NAME`` runs notebook NN and records what it measured.
 
-One code path per experiment: the runner executes the notebook itself (nbclient), in full mode
-unless ``--quick``, and collects what the notebook stored with ``tltf.record.record``. It adds the
-commit, date, machine, mode and wall time, prints a table and, as its last line, one JSON object.
-A full run is kept in ``benchmarks/NAME.json``; ``python -m tltf.bench readme`` renders the README's
-benchmark tables from those records (``--check`` fails when they disagree).
+One code path per experiment: the runner executes the notebook itself (nbclient), in study mode
+unless ``--mode`` (or ``$TLTF_MODE``, or ``TLTF_QUICK=1``) says otherwise, and collects what the
+notebook stored with ``tltf.record.record``. It adds the commit, date, machine, the machine's speed
+(``tltf.record.speed``), mode and wall time, prints a table and, as its last line, one JSON object.
+A study run is kept in ``benchmarks/NAME.json``, a lesson run in ``benchmarks/NAME.lesson.json``, a
+quick run not at all; a run to be kept is refused from a tree with uncommitted changes.
+``python -m tltf.bench readme`` renders the README's benchmark tables from the records (``--check``
+fails when they disagree, or when a record is stale or was made from uncommitted changes).
 """
 
 from __future__ import annotations
@@ -19,34 +22,84 @@ import time
 from pathlib import Path
 
 from tltf import record as records
+from tltf.settings import MODES
+from tltf.settings import mode as environment_mode
 from tltf.tables import BENCHMARKS, README, RECORDS, readme
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
+#: The end of a record's commit when tracked files differed from it (see ``commit``).
+DIRTY = "+changes"
 
 
-def run(name: str, *, quick: bool = False, keep: bool | None = None) -> dict:
-    """Execute the benchmark's notebook and return its record (results plus where, when and how).
+def resolve_mode(requested: str | None = None) -> str:
+    """The mode to run in: ``requested`` (``--mode``, ``--quick``) if given, else the one the environment
+    names (``$TLTF_MODE``, or quick when ``TLTF_QUICK=1``: ``tltf.settings.mode``), else study (what
+    the benchmarks record)."""
+    if requested:
+        return requested
+    if not (os.environ.get("TLTF_MODE") or os.environ.get("TLTF_QUICK") == "1"):
+        return "study"
+    try:
+        return environment_mode()
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
-    Full runs are written to ``benchmarks/NAME.json`` (``keep`` overrides); the executed notebook
-    is saved in ``build/bench/`` either way, also when a cell fails (nbclient's error names the cell).
+
+def machine_speed() -> float:
+    """``tltf.record.speed()`` measured in a child process: TensorFlow keeps the memory it allocated,
+    which the runner would otherwise hold for the whole notebook run."""
+    code = "from tltf.record import speed; print(speed())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"Measuring the machine's speed failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def record_path(name: str, mode: str) -> Path:
+    """Where a kept run of benchmark ``name`` in ``mode`` is written: ``benchmarks/NAME.json`` for
+    study mode (the README's tables), ``benchmarks/NAME.MODE.json`` for the others."""
+    return RECORDS / (f"{name}.json" if mode == "study" else f"{name}.{mode}.json")
+
+
+def run(name: str, *, mode: str = "study", keep: bool | None = None) -> dict:
+    """Execute the benchmark's notebook in ``mode`` and return its record (results plus where, when and how).
+
+    Study and lesson runs are kept (``record_path``; ``keep`` overrides), and a run to be kept is
+    refused, before anything runs, when tracked files have uncommitted changes: its record could not
+    name the code that made it. The executed notebook is saved in ``build/bench/`` either way, also
+    when a cell fails (nbclient's error names the cell).
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     path = NOTEBOOKS / BENCHMARKS[name]
     if not path.exists():
         raise SystemExit(f"{path} not found: the benchmarks run the notebooks of a repository checkout.")
-    notebook = nbformat.read(path, as_version=4)
     checked_out = commit()  # before running: the code that produced the numbers, whatever changes meanwhile
+    kept = keep if keep is not None else mode != "quick"
+    if kept and checked_out.endswith(DIRTY):
+        raise SystemExit(
+            f"Not running {name} in {mode} mode: tracked files have uncommitted changes "
+            f"(`git status`), so its record could not name the code that produced it.\n"
+            f"Commit or stash the changes and run again, or run with --mode quick (a check, not kept)."
+        )
+    notebook = nbformat.read(path, as_version=4)
     executed = REPO / "build" / "bench" / path.name
     executed.parent.mkdir(parents=True, exist_ok=True)
+    speed_ips = machine_speed()  # before the notebook, in its own process
     with tempfile.TemporaryDirectory() as scratch:
         results_file = Path(scratch) / "record.json"
-        saved_env = {key: os.environ.get(key) for key in (records.ENV, "TLTF_QUICK")}
+        saved_env = {key: os.environ.get(key) for key in (records.ENV, "TLTF_MODE", "TLTF_QUICK")}
         os.environ[records.ENV] = str(results_file)
-        os.environ["TLTF_QUICK"] = "1" if quick else ""
+        os.environ["TLTF_MODE"] = mode
+        if mode == "quick":  # for code that reads only the older variable
+            os.environ["TLTF_QUICK"] = "1"
+        else:
+            os.environ.pop("TLTF_QUICK", None)
         if os.environ.get("TLTF_ASSETS"):  # the kernel runs in notebooks/: a relative mirror path would move
             os.environ["TLTF_ASSETS"] = str(Path(os.environ["TLTF_ASSETS"]).resolve())
         start = time.perf_counter()
@@ -73,27 +126,62 @@ def run(name: str, *, quick: bool = False, keep: bool | None = None) -> dict:
     result = {
         "benchmark": name,
         "notebook": path.name,
-        "mode": "quick" if quick else "full",
+        "mode": mode,
         "commit": checked_out,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": records.machine(),
+        "speed_ips": round(speed_ips, 1),
+        "reference_ips": records.REFERENCE_IPS,
         "wall_s": round(wall, 1),
+        "wall_s_at_reference": round(records.at_reference(wall, speed_ips), 1),
         **results,
     }
-    if keep if keep is not None else not quick:
+    if kept:
         RECORDS.mkdir(exist_ok=True)
-        (RECORDS / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        record_path(name, mode).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return result
+
+
+def _git(*args: str, repo: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
 
 
 def commit() -> str:
     """The checked-out commit (short), with ``+changes`` when tracked files differ from it."""
+    head = _git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+    return head + (DIRTY if _git("status", "--porcelain", "--untracked-files=no").stdout.strip() else "")
 
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+def code_cells(text: str) -> list[str]:
+    """The sources of a notebook's code cells (``text`` is the .ipynb file), without outputs or Markdown."""
+    import nbformat
+
+    return [cell.source for cell in nbformat.reads(text, as_version=4).cells if cell.cell_type == "code"]
+
+
+def stale_records(records_dir: Path = RECORDS, repo: Path = REPO) -> list[tuple[str, str]]:
+    """``(record, why)`` for each record in ``records_dir`` that no longer describes the committed code:
+    made from uncommitted changes (its commit ends with ``+changes``), made at a commit that git does
+    not know, or stale (its notebook's code cells differ between its commit and HEAD; outputs and
+    Markdown do not count)."""
+    found = []
+    for path in sorted(records_dir.glob("*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        recorded, name = str(result.get("commit", "unknown")), result.get("benchmark", path.name.split(".")[0])
+        base = recorded.removesuffix(DIRTY)
+        reasons = [f"made from uncommitted changes ({recorded})"] if recorded.endswith(DIRTY) else []
+        notebook = f"notebooks/{BENCHMARKS.get(name) or result.get('notebook', '')}"  # its name today
+        then = _git("show", f"{base}:notebooks/{result.get('notebook') or Path(notebook).name}", repo=repo)
+        now = _git("show", f"HEAD:{notebook}", repo=repo)
+        if _git("cat-file", "-e", f"{base}^{{commit}}", repo=repo).returncode != 0:
+            reasons.append(f"stale: commit {base} is unknown to git")
+        elif then.returncode != 0 or now.returncode != 0:
+            reasons.append(f"stale: {notebook} is missing at commit {base} or at HEAD")
+        elif code_cells(then.stdout) != code_cells(now.stdout):
+            reasons.append(f"stale: the code cells of {notebook} changed since commit {base}")
+        if reasons:
+            found.append((path.name, "; ".join(reasons)))
+    return found
 
 
 def print_record(result: dict) -> None:
@@ -112,8 +200,18 @@ def main(argv: list[str] | None = None) -> int:
         choices=[*BENCHMARKS, "readme"],
         help="a benchmark, or 'readme' to render the README's tables from the records",
     )
-    parser.add_argument("--quick", action="store_true", help="quick mode: a smoke test, not kept as a record")
-    parser.add_argument("--check", action="store_true", help="with 'readme': exit 1 if the README is out of date")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        help="study (default: the recorded benchmark, benchmarks/NAME.json), lesson (benchmarks/NAME.lesson.json) "
+        "or quick (a smoke test, not kept); default $TLTF_MODE, or quick when TLTF_QUICK=1",
+    )
+    parser.add_argument("--quick", action="store_true", help="the same as --mode quick")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="with 'readme': exit 1 if the README is out of date, or a record stale or made from uncommitted changes",
+    )
     args = parser.parse_args(argv)
     if args.name == "readme":
         current = README.read_text(encoding="utf-8")
@@ -124,10 +222,17 @@ def main(argv: list[str] | None = None) -> int:
                 if rendered == current
                 else "README tables differ from benchmarks/*.json: run `python -m tltf.bench readme`."
             )
-            return int(rendered != current)
+            stale = stale_records()
+            for record_name, why in stale:
+                print(f"benchmarks/{record_name}: {why}")
+            if stale:
+                print("Run those benchmarks again from a clean checkout of HEAD to renew their records.")
+            return int(rendered != current or bool(stale))
         README.write_text(rendered, encoding="utf-8")
         return 0
-    print_record(run(args.name, quick=args.quick or os.environ.get("TLTF_QUICK") == "1"))
+    if args.quick and args.mode not in (None, "quick"):
+        parser.error("--quick is --mode quick: give one of them")
+    print_record(run(args.name, mode=resolve_mode("quick" if args.quick else args.mode)))
     return 0
 
 

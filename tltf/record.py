@@ -3,7 +3,8 @@
 A notebook calls ``record`` with its headline results. Run by hand, the call does nothing visible.
 Run by the benchmark runner, which names a JSON file in ``$TLTF_RECORD``, each call merges its
 results into that file, with the kernel's peak memory so far. The runner adds the commit, date,
-machine, mode and wall time. Works on Linux, macOS and Windows.
+machine, mode and wall time, and the machine's speed (``speed``), so that times recorded on
+different machines compare (``at_reference``). Works on Linux, macOS and Windows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import platform
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -20,6 +22,8 @@ import numpy as np
 
 #: The environment variable naming the JSON file that ``record`` writes to.
 ENV = "TLTF_RECORD"
+#: The speed (``speed``, images per second) that ``at_reference`` scales recorded times to.
+REFERENCE_IPS = 100
 
 
 def flatten(results: dict) -> dict:
@@ -110,3 +114,35 @@ def machine() -> str:
     return f"{cores()} CPU cores ({cpu}), {platform.system()}, Python {platform.python_version()}, " + ", ".join(
         versions
     )
+
+
+def speed(*, images: int = 256, batch: int = 32, size: int = 224, seed: int = 0) -> float:
+    """This machine's speed, in images per second: MobileNetV2 ``predict`` at ``size`` px, batch ``batch``,
+    over ``images`` images after one warm-up batch (a few seconds on a laptop CPU); the median of the
+    batches' rates, so that a moment of load from another program does not halve it.
+
+    Why: a wall time alone says little when the machine is not known; measured in the same run, with
+    the course's own backbone and the same Keras and TensorFlow, the speed turns a recorded time into
+    the time on a reference machine (``at_reference``). The weights are random (``weights=None``: no
+    download, and the speed does not depend on them), the inputs random pixel values from a fixed seed.
+    """
+    import keras
+
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(size, size, 3))
+    pixels = np.random.default_rng(seed).uniform(0, 255, size=(images, size, size, 3)).astype("float32")
+    model.predict(pixels[:batch], batch_size=batch, verbose=0)  # warm-up: builds and traces the function
+    rates = []
+    for start in range(0, images, batch):
+        chunk = pixels[start : start + batch]
+        begin = time.perf_counter()
+        model.predict(chunk, batch_size=batch, verbose=0)
+        rates.append(len(chunk) / (time.perf_counter() - begin))
+    del model, pixels
+    keras.backend.clear_session()
+    return float(np.median(rates))
+
+
+def at_reference(seconds: float, speed_ips: float) -> float:
+    """``seconds`` measured on a machine of speed ``speed_ips`` (``speed``), scaled to a machine of
+    speed ``REFERENCE_IPS``: a machine twice as fast as the reference takes half as long."""
+    return seconds * speed_ips / REFERENCE_IPS

@@ -2,32 +2,50 @@
 
 Every headline number of the course is a mean with an interval. ``summary`` is what a notebook
 records: ``{"mean": m, "ci95": [low, high], "values": [...]}``. A difference whose interval covers
-zero is "not distinguishable here" (``verdict``).
+zero is "not distinguishable here" (``verdict``). For a quantity that cannot leave a range (an
+accuracy or an AUC lies in [0, 1]), pass ``bounds=(0, 1)``: the interval then stays inside it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 CONFIDENCE = 0.95
+#: How close to a bound a value is taken before the logit (a logit of 0 or 1 is infinite).
+EDGE = 1e-4
 
 
-def mean_ci(values, confidence: float = CONFIDENCE) -> tuple[float, tuple[float, float] | None]:
+def mean_ci(
+    values, confidence: float = CONFIDENCE, *, bounds: tuple[float, float] | None = None
+) -> tuple[float, tuple[float, float] | None]:
     """Mean of ``values`` (one number per fold or seed) and its Student-t interval.
 
     The interval is ``None`` for a single value (nothing to estimate the spread from) and
-    ``(mean, mean)`` when all values are equal.
+    ``(mean, mean)`` when all values are equal. With ``bounds=(low, high)`` the values are a
+    quantity that cannot leave that range: the t interval is computed on the logit scale (values
+    rescaled to [0, 1] and clipped to [EDGE, 1 - EDGE]) and transformed back, so it stays inside
+    the range, and it is widened to include the mean if need be. The mean stays the arithmetic mean.
     """
     values = np.asarray(values, dtype=float)
     mean = float(values.mean())
     if len(values) < 2:
         return mean, None
-    sem = float(stats.sem(values))
-    if sem == 0:
+    if np.all(values == values[0]):
         return mean, (mean, mean)
-    low, high = stats.t.interval(confidence, df=len(values) - 1, loc=mean, scale=sem)
-    return mean, (float(low), float(high))
+    if bounds is None:
+        low, high = stats.t.interval(confidence, df=len(values) - 1, loc=mean, scale=float(stats.sem(values)))
+        return mean, (float(low), float(high))
+    bottom, top = bounds
+    if np.any(values < bottom) or np.any(values > top):
+        raise ValueError(f"values outside their bounds {bounds}: {values.tolist()}")
+    logits = special.logit(np.clip((values - bottom) / (top - bottom), EDGE, 1 - EDGE))
+    sem = float(stats.sem(logits))
+    if sem == 0:  # values that differ only beyond the clipping
+        return mean, (mean, mean)
+    ends = stats.t.interval(confidence, df=len(values) - 1, loc=float(logits.mean()), scale=sem)
+    low, high = (bottom + (top - bottom) * float(special.expit(end)) for end in ends)
+    return mean, (min(low, mean), max(high, mean))
 
 
 def wilson(correct: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -55,9 +73,14 @@ def paired_bootstrap(
     return float(difference.mean()), (float(result.confidence_interval.low), float(result.confidence_interval.high))
 
 
-def summary(values, *, digits: int = 4) -> dict:
-    """``{"mean", "ci95", "values"}`` of per-fold or per-seed numbers, rounded; ``ci95`` is None for one value."""
-    mean, ci = mean_ci(values)
+def summary(values, *, digits: int = 4, bounds: tuple[float, float] | None = None) -> dict:
+    """``{"mean", "ci95", "values"}`` of per-fold or per-seed numbers, rounded; ``ci95`` is None for one value.
+
+    Pass ``bounds=(0, 1)`` for accuracies, AUCs and other quantities that cannot leave [0, 1]
+    (``(0, 100)`` in points): with few seeds the plain t interval can run past them (-0.13 to 1.26
+    for an AUC over 3 seeds); the bounded one stays inside (see ``mean_ci``).
+    """
+    mean, ci = mean_ci(values, bounds=bounds)
     return {
         "mean": round(mean, digits),
         "ci95": None if ci is None else [round(c, digits) for c in ci],
@@ -79,9 +102,18 @@ def from_accuracy(accuracy: float, n: int, *, digits: int = 4) -> dict:
     return {"mean": round(float(accuracy), digits), "ci95": [round(c, digits) for c in wilson(round(accuracy * n), n)]}
 
 
-def paired(a, b, *, digits: int = 4) -> dict:
-    """Per-fold or per-seed values of A minus B (same folds or seeds), as ``summary`` does."""
-    return summary(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), digits=digits)
+def paired(a, b, *, digits: int = 4, bounds: tuple[float, float] | None = None) -> dict:
+    """Per-fold or per-seed values of A minus B (same folds or seeds), as ``summary`` does.
+
+    The difference's interval is a plain t interval. With ``bounds=(low, high)``, the range of A
+    and B (``(0, 1)`` for accuracies, ``(0, 100)`` in points), it is clipped to the range of a
+    difference, ``[low - high, high - low]``.
+    """
+    result = summary(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), digits=digits)
+    if bounds is not None and result["ci95"] is not None:
+        width = bounds[1] - bounds[0]
+        result["ci95"] = [min(max(c, -width), width) for c in result["ci95"]]
+    return result
 
 
 def verdict(ci95) -> str:
