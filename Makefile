@@ -16,8 +16,8 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-# Execute every notebook (full mode unless TLTF_QUICK=1) and keep the executed
-# copies as HTML in build/.
+# Execute every notebook in the mode $TLTF_MODE names (lesson by default; quick or study) and keep
+# the executed copies as HTML in build/.
 course: install
 	$(BIN)/python -m tltf.assets fetch
 	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=-1 \

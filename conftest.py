@@ -14,7 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parent
 _scratch = Path(tempfile.mkdtemp(prefix="tltf-tests-"))
 
-os.environ["TLTF_QUICK"] = "1"
+os.environ["TLTF_MODE"] = "quick"  # tltf.settings: small subsets, 1-2 epochs
+os.environ.pop("TLTF_QUICK", None)
 os.environ["MPLBACKEND"] = "Agg"
 os.environ["KERAS_HOME"] = str(_scratch / "keras")  # a writable copy; the mirror may be read-only
 os.environ["TLTF_CACHE"] = str(_scratch / "cache")
@@ -105,21 +106,22 @@ def make_tree(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def experiment(quick_flowers):
-    """A quick-mode learning-curve experiment on the flowers (2 cached views per training photo)."""
-    from tltf import curves
+def cache(quick_flowers):
+    """A read-only activation cache of the quick flowers (2 cached views per training photo): no run changes it."""
+    from tltf.cache import ActivationCache
 
-    return curves.Experiment(quick_flowers, views=2)
+    return ActivationCache(quick_flowers, views=2)
 
 
-@pytest.fixture(scope="session")
-def recipe_grid(experiment):
-    """A ``tltf.recipes.Grid`` on the quick experiment; its flip views are the experiment's cached second view."""
+@pytest.fixture
+def recipe_grid(cache):
+    """A fresh ``tltf.recipes.Grid`` on the quick cache (its own memo of runs); its flip views are the cache's
+    second view."""
     from tltf import data, recipes
 
-    photos = data.decode_images(experiment.splits.train, experiment.spec.image_size).images
-    flips = experiment.cut["train"][len(photos) :][None]
-    return recipes.Grid(experiment, photos, views={"flip_rotate_zoom": flips})
+    photos = data.decode_images(cache.splits.train, cache.spec.image_size).images
+    flips = cache.cut["train"][len(photos) :][None]
+    return recipes.Grid(cache, photos, views={"flip_rotate_zoom": flips})
 
 
 # Notebook 00 is executed by tests/test_bench.py through the benchmark runner (same cells, same asserts):

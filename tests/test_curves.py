@@ -1,10 +1,12 @@
-"""Learning curves (tltf.curves): subsets, the cut backbone, exact caching, summaries and costs."""
+"""Learning curves on a read-only cache (tltf.cache, tltf.stages, tltf.curves): subsets, the cut backbone, exact
+caching, runs that share no state, summaries and costs."""
 
 import numpy as np
 import pytest
 
 from lessons import time_and_cost
-from tltf import curves, data, models
+from tltf import adapt, curves, data, models, stages
+from tltf.cache import ActivationCache
 from tltf.curves import Run
 
 
@@ -34,36 +36,50 @@ def test_split_top_composes_to_the_whole_backbone(name, blocks, shape):
         models.split_top(spec, base, 99)
 
 
-def test_cached_features_equal_the_frozen_extractor(experiment):
-    extractor = models.feature_extractor(experiment.spec, experiment.base)
-    images = np.concatenate([x for x, _ in data.make_dataset(experiment.splits.test)])
-    np.testing.assert_allclose(experiment.features["test"], extractor.predict(images, verbose=0), atol=1e-4)
-    n = len(experiment.splits.train)
-    assert len(experiment.cut["train"]) == 2 * n  # the original and one augmented view
-    assert experiment.small["train"].shape == (n, 64, 64, 3)
+def test_cached_features_equal_the_frozen_extractor(cache):
+    extractor = models.feature_extractor(cache.spec, cache.base)
+    images = np.concatenate([x for x, _ in data.make_dataset(cache.splits.test)])
+    np.testing.assert_allclose(cache.features["test"], extractor.predict(images, verbose=0), atol=1e-4)
+    n = len(cache.splits.train)
+    assert len(cache.cut["train"]) == 2 * n  # the original and one augmented view
+    assert cache.small["train"].shape == (n, 64, 64, 3)
 
 
-def test_each_approach_runs_and_fine_tuning_starts_from_imagenet_every_time(experiment):
-    imagenet = experiment.top.get_weights()
-    first = experiment.fine_tuned(2, seed=0)
-    trained = experiment.top.get_weights()
-    assert not all(np.array_equal(a, b) for a, b in zip(imagenet, trained, strict=True))  # it trained
-    # that the same seed gives the same run again (the top's ImageNet weights restored) is notebook 04's assert
-    assert not experiment.base.trainable  # left frozen for the next feature-extraction run
-    assert first.per_class == 2 and first.epochs == len(first.val_curve)
-    fe = experiment.feature_extraction(2, seed=0)
-    scratch = experiment.scratch(2, seed=0)
+def test_stages_in_either_order_give_the_same_runs_and_leave_the_cache_as_it_was(cache):
+    top_before = cache.top.get_weights()
+    tuned_first = [stages.fine_tuned(cache, 2, seed=0), stages.feature_extraction(cache, 2, seed=1)]
+    head_first = [stages.feature_extraction(cache, 2, seed=1), stages.fine_tuned(cache, 2, seed=0)][::-1]
+    for a, b in zip(tuned_first, head_first, strict=True):
+        assert a.test_acc == b.test_acc and a.history["val_loss"] == b.history["val_loss"]
+        np.testing.assert_array_equal(a.probs["test"], b.probs["test"])
+    assert all(np.array_equal(x, y) for x, y in zip(top_before, cache.top.get_weights(), strict=True))
+    assert not cache.base.trainable
+    fresh = models.feature_extractor(cache.spec, models.load_backbone(cache.spec))  # built anew, never trained
+    images = np.concatenate([x for x, _ in data.make_dataset(cache.splits.test)])
+    np.testing.assert_allclose(cache.features["test"], fresh.predict(images, verbose=0), atol=1e-4)
+
+
+def test_each_approach_runs(cache):
+    first = stages.fine_tuned(cache, 2, seed=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(cache.top.get_weights(), first.top_weights, strict=True))
+    assert first.per_class == 2 and first.epochs == len(first.val_curve) == len(first.history["loss"])
+    fe = stages.feature_extraction(cache, 2, seed=0)
+    scratch = stages.scratch(cache, 2, seed=0)
     assert fe.trainable_params == 1280 * 5 + 5  # the head only
     assert first.trainable_params > fe.trainable_params
     assert scratch.approach == "scratch" and 0 <= scratch.test_acc <= 1
-    n_test = len(experiment.splits.test)
+    n_test = len(cache.splits.test)
     assert scratch.probs["test"].shape == (n_test, 5) and fe.test_auc is None  # AUC is for two classes
-    assert fe.test_acc == np.mean(fe.probs["test"].argmax(1) == experiment.splits.test.labels)
-    assert experiment.feature_extraction(None, seed=0).per_class == len(experiment.splits.train) // 5
+    assert fe.test_acc == np.mean(fe.probs["test"].argmax(1) == cache.splits.test.labels)
+    assert fe.val_acc == fe.history["val_accuracy"][fe.kept]
+    assert stages.feature_extraction(cache, None, seed=0).per_class == len(cache.splits.train) // 5
 
 
 def _run(approach, k, seed, acc, curve=()):
-    return Run(approach, k, seed, acc, 1.0, len(curve), 10, list(curve))
+    """A run whose validation accuracy after each epoch is ``curve``'s (seconds since start, accuracy)."""
+    seconds = np.diff([0, *(t for t, _ in curve)]).tolist()
+    history = {"seconds": seconds, "val_accuracy": [a for _, a in curve]}
+    return Run(approach, k, seed, acc, 1.0, len(curve), 10, history=history)
 
 
 def test_summarize_and_seconds_to_target():
@@ -77,8 +93,9 @@ def test_summarize_and_seconds_to_target():
     assert "auc" not in rows["fe", 5]  # no AUC recorded: no AUC summarised
     two_class = [Run("ft", 5, seed, 0.8, 1.0, 1, 1, test_auc=auc) for seed, auc in ((0, 0.9), (1, 0.8))]
     assert curves.summarize(two_class)[0]["auc"]["values"] == [0.9, 0.8]
-    # two seeds: mean 0.7, standard error 0.1, t(0.975, 1 df) = 12.706
-    assert rows["fe", 5].pop("ci95") == pytest.approx([0.7 - 1.2706, 0.7 + 1.2706], abs=1e-4)
+    # two seeds: mean 0.7, standard error 0.1, t(0.975, 1 df) = 12.706: the t interval would be -0.57 to 1.97
+    low, high = rows["fe", 5].pop("ci95")
+    assert 0 < low < 0.7 < high < 1  # an accuracy's interval stays in [0, 1]
     assert rows["fe", 2]["ci95"] is None  # one seed: no interval
     assert rows["fe", 5] == {
         "approach": "fe",
@@ -106,31 +123,32 @@ def test_cost_in_core_hours_and_dollars():
     }
 
 
-def test_run_grid_reuses_the_runs_it_is_given():
+def test_run_grid_reuses_the_runs_it_is_given(monkeypatch):
     calls = []
 
-    class Counting:
-        def fe(self, k, seed):
-            calls.append((k, seed))
-            return _run("fe", k, seed, 0.5)
+    def fe(cache, k, seed):
+        calls.append((k, seed))
+        return _run("fe", k, seed, 0.5)
 
+    monkeypatch.setattr(stages, "fe", fe, raising=False)
     given = _run("fe", 5, 0, 0.9)
-    runs = curves.run_grid(Counting(), approaches=("fe",), per_class=(5,), seeds=(0, 1), done=[given], progress=None)
+    runs = curves.run_grid(None, approaches=("fe",), per_class=(5,), seeds=(0, 1), done=[given], progress=None)
     assert runs[0] is given and calls == [(5, 1)]
 
 
-def test_classifier_rebuilds_each_run_and_statistics_must_be_named(experiment):
-    fe = experiment.feature_extraction(2, seed=0)
-    ft = experiment.fine_tuned(2, seed=0)
+def test_a_classifier_is_a_new_model_that_changes_neither_the_cache_nor_the_run(cache):
+    fe = stages.feature_extraction(cache, 2, seed=0)
+    ft = stages.fine_tuned(cache, 2, seed=0)
+    images = np.concatenate([x for x, _ in data.make_dataset(cache.splits.test)])
     for run in (fe, ft):
-        whole = experiment.classifier(run).predict(
-            np.concatenate([x for x, _ in data.make_dataset(experiment.splits.test)]), verbose=0
-        )
-        cached = experiment.classifier(run, from_activations=True).predict(experiment.cut["test"], verbose=0)
-        np.testing.assert_allclose(whole, run.probs["test"], atol=1e-4)
+        model = stages.classifier(cache, run)
+        np.testing.assert_allclose(model.predict(images, verbose=0), run.probs["test"], atol=1e-4)
+        cached = stages.classifier(cache, run, from_activations=True).predict(cache.cut["test"], verbose=0)
         np.testing.assert_allclose(cached, run.probs["test"], atol=1e-4)
-    experiment.reset_top()
+        adapt.reestimate_batchnorm(model, images[:8])  # changes the classifier's statistics only
+    np.testing.assert_allclose(cache.lower.predict(images, verbose=0), cache.cut["test"], atol=1e-4)
+    np.testing.assert_allclose(stages.classifier(cache, ft).predict(images, verbose=0), ft.probs["test"], atol=1e-4)
     with pytest.raises(ValueError, match="no transfer model"):
-        experiment.classifier(Run("scratch", 2, 0, 0.5, 1.0, 1, 10))
+        stages.classifier(cache, Run("scratch", 2, 0, 0.5, 1.0, 1, 10))
     with pytest.raises(ValueError, match='statistics must be "imagenet" or "train"'):
-        curves.Experiment(experiment.splits, statistics="target")
+        ActivationCache(cache.splits, statistics="target")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09
-from tltf import assets, curves, data, models, recipes, text
+from tltf import assets, curves, data, models, recipes, stages, text
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -106,8 +106,8 @@ def test_ex03_exported_model_reloads_with_the_same_outputs(tmp_path):
     assert ex03.export_and_reload(model, tmp_path / "exported", x) < 1e-6
 
 
-def test_ex04_normalisation_gain_scores_both_heads_on_validation(experiment):
-    gain = ex04.normalisation_gain(experiment, [2], seeds=[0])
+def test_ex04_normalisation_gain_scores_both_heads_on_validation(cache):
+    gain = ex04.normalisation_gain(cache, [2], seeds=[0])
     assert list(gain) == [2] and all(0 <= acc <= 1 for acc in gain[2])
 
 
@@ -180,9 +180,9 @@ def test_ex07_probes_on_validation(mirror):
     assert set(gain) == {"block_2_add", "out_relu"} and all(-100 <= g <= 100 for g in gain.values())
 
 
-def test_ex08_drop_and_reestimation_by_target_count(experiment):
-    model = experiment.classifier(experiment.feature_extraction(None, seed=0))
-    test = data.decode_images(experiment.splits.test, experiment.spec.image_size)
+def test_ex08_drop_and_reestimation_by_target_count(cache):
+    model = stages.classifier(cache, stages.feature_extraction(cache, None, seed=0))
+    test = data.decode_images(cache.splits.test, cache.spec.image_size)
     drop = ex08.drop_under(model, test.images, test.labels, ("shot_noise",))
     assert set(drop) == {"clean", "shot_noise"} and all(0 <= v <= 1 for v in drop.values())
     before = model.get_weights()

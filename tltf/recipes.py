@@ -2,7 +2,7 @@
 
 A ``Recipe`` is stage 2 of the course's fine-tuning (the top blocks and the head, BatchNorm frozen,
 warm-up + cosine rate) with each regulariser of notebook 09 as one field. ``Grid.run`` trains it on
-the cached activations of the frozen lower part (``curves.Experiment``), so that one run at 10
+the cached activations of the frozen lower part (``tltf.cache.ActivationCache``), so that one run at 10
 photos per class costs seconds: augmentation reads cached augmented views (one per epoch), MixUp
 and CutMix mix the photos first (Keras's layers) and pass the mixed photos through the lower part.
 Stage 1 (the head on frozen features) is trained once per subset and seed and shared by every
@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from tltf import curves, models, train
+from tltf import loop, models, stages, train
+from tltf.cache import ActivationCache
+from tltf.settings import settings
 
 #: A fold of cross-validation inside the training split: (training rows, validation rows).
 Fold = tuple[np.ndarray, np.ndarray]
@@ -63,16 +65,9 @@ class L2SP(keras.regularizers.Regularizer):
 def attach_l2_sp(variables: Sequence[keras.Variable], alpha: float) -> None:
     """Give every variable an ``L2SP`` regularizer toward its current value (call it while the
     weights are the pre-trained ones). Keras adds a variable's ``regularizer`` to the loss of any
-    model that trains it; ``detach_regularizers`` takes them off again. Side effect: sets
-    ``variable.regularizer``."""
+    model that trains it. Side effect: sets ``variable.regularizer``."""
     for variable in variables:
         variable.regularizer = L2SP(alpha, keras.ops.convert_to_numpy(variable))
-
-
-def detach_regularizers(variables: Sequence[keras.Variable]) -> None:
-    """Remove what ``attach_l2_sp`` put on ``variables``."""
-    for variable in variables:
-        variable.regularizer = None
 
 
 @dataclass(frozen=True)
@@ -115,72 +110,44 @@ class Recipe:
         return keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
 
 
-@dataclass
-class Result:
-    """One run of a recipe on one subset and seed; probabilities are (photos, classes)."""
-
-    recipe: Recipe
-    per_class: int
-    seed: int
-    val_acc: float
-    test_acc: float
-    seconds: float
-    #: Per epoch: "loss", "accuracy" (training, as Keras reports them), "val_loss", "val_accuracy".
-    history: dict[str, list[float]]
-    #: The validation probabilities after every epoch, and the test probabilities of the kept weights.
-    val_probs: list[np.ndarray] = field(repr=False)
-    test_probs: np.ndarray = field(repr=False)
-    #: The epoch (0-based) whose weights were kept: the last, or early stopping's best.
-    kept: int = -1
-
-    @property
-    def kept_val_probs(self) -> np.ndarray:
-        """The validation probabilities of the kept weights, (photos, classes)."""
-        return self.val_probs[self.kept]
-
-    @property
-    def best_epoch(self) -> int:
-        """The epoch (1-based) with the highest validation accuracy."""
-        return int(np.argmax(self.history["val_accuracy"])) + 1
-
-
 class Grid:
-    """Every recipe at every subset and seed on one ``curves.Experiment``.
+    """Every recipe at every subset and seed on one ``ActivationCache``.
 
     ``views`` maps an ``augment`` name to cached activations of augmented training photos, shape
     (views, n_train, *activation shape); ``images`` are the training photos, uint8 (n_train, size,
-    size, 3), which MixUp and CutMix mix before the lower part. Side effects: ``run`` trains the
-    experiment's shared top blocks (reset to the pre-trained weights first) and keeps each subset's
-    stage-1 head and mixed activations in memory. ``before_mix``, a layer, transforms the photos
-    before they are mixed (None: MixUp and CutMix alone, as notebook 09 measures them).
+    size, 3), which MixUp and CutMix mix before the lower part. ``before_mix``, a layer, transforms
+    the photos before they are mixed (None: MixUp and CutMix alone, as notebook 09 measures them).
+    Side effects: keeps each subset's stage-1 head, mixed activations and runs in memory; each run
+    trains its own copy of the top blocks (``ActivationCache.new_top``), never the cache's.
     """
 
     def __init__(
         self,
-        experiment: curves.Experiment,
+        cache: ActivationCache,
         images: np.ndarray,
         views: dict[str, np.ndarray],
         *,
         before_mix: keras.layers.Layer | None = None,
     ):
-        self.experiment, self.images, self.views, self.before_mix = experiment, images, views, before_mix
-        self.num_classes = experiment.num_classes
+        self.cache, self.images, self.views, self.before_mix = cache, images, views, before_mix
+        self.num_classes = cache.num_classes
         #: The training labels one-hot, float32 (n_train, classes): the recipes' loss takes one-hot labels.
-        self.onehot = keras.utils.to_categorical(experiment.labels("train"), self.num_classes).astype("float32")
+        self.onehot = keras.utils.to_categorical(cache.labels("train"), self.num_classes).astype("float32")
         self._heads: dict[tuple, keras.Model] = {}
         self._mixed: dict[tuple[str, int | None, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._runs: dict[tuple, Result] = {}
+        self._runs: dict[tuple, stages.Run] = {}
 
     def rows(self, per_class: int | None, seed: int, fold: Fold | None = None) -> np.ndarray:
-        """Training rows of this subset (``Experiment.subset``), or of the fold's training part."""
-        return self.experiment.subset(per_class, seed) if fold is None else fold[0]
+        """Training rows of this subset (``ActivationCache.subset``), or of the fold's training part."""
+        return self.cache.subset(per_class, seed) if fold is None else fold[0]
 
     def head(self, per_class: int | None, seed: int, fold: Fold | None = None) -> keras.Model:
-        """Stage 1 for this subset (or fold) and seed (``Experiment.head``), trained once and shared."""
+        """Stage 1 for this subset (or fold) and seed (``tltf.stages.head``), trained once and shared
+        (read only: each run trains a copy)."""
         key = (per_class, seed, None if fold is None else tuple(fold[1]))
         if key not in self._heads:
             val_rows = None if fold is None else fold[1]
-            self._heads[key] = self.experiment.head(self.rows(per_class, seed, fold), seed, val_rows=val_rows)[0]
+            self._heads[key] = stages.head(self.cache, self.rows(per_class, seed, fold), seed, val_rows=val_rows)[0]
         return self._heads[key]
 
     def mixed(self, mix: str, per_class: int | None, seed: int, pools: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -189,19 +156,18 @@ class Grid:
         subset is the same for every seed, so the pools are made once (like the augmented views)."""
         key = (mix, per_class, seed if per_class is not None else 0)
         if key not in self._mixed:
-            exp = self.experiment
-            rows = exp.subset(per_class, key[2])
+            rows = self.cache.subset(per_class, key[2])
             layer = {"mixup": keras.layers.MixUp, "cutmix": keras.layers.CutMix}[mix](seed=key[2])
             x, y = [], []
             for pool in range(pools):
-                order = rows[curves.epoch_order(len(rows), exp.epoch_rows, key[2] * 100 + pool)]
+                order = rows[loop.epoch_order(len(rows), settings().epoch_rows, key[2], 1000 + pool)]
                 for start in range(0, len(order), 32):
                     batch = order[start : start + 32]
                     images = self.images[batch].astype("float32")
                     if self.before_mix is not None:
                         images = self.before_mix(images, training=True)
                     out = layer({"images": images, "labels": self.onehot[batch]})
-                    x.append(exp.lower.predict_on_batch(out["images"]))
+                    x.append(self.cache.lower.predict_on_batch(out["images"]))
                     y.append(keras.ops.convert_to_numpy(out["labels"]))
             shape = (pools, len(order))
             self._mixed[key] = (
@@ -212,19 +178,19 @@ class Grid:
 
     def _epochs(self, recipe: Recipe, rows: np.ndarray, per_class: int | None, seed: int):
         """(make(epoch) -> (x, y), rows per epoch) for this recipe's training data."""
-        exp = self.experiment
         if recipe.mix:
             x, y = self.mixed(recipe.mix, per_class, seed)
             return (lambda epoch: (x[epoch % len(x)], y[epoch % len(y)])), x.shape[1]
-        views = self.views[recipe.augment] if recipe.augment else exp.cut["train"][None]
+        views = self.views[recipe.augment] if recipe.augment else self.cache.cut["train"][None]
+        min_rows = settings().epoch_rows
 
         def make(epoch: int):
-            order = rows[curves.epoch_order(len(rows), exp.epoch_rows, seed * 100 + epoch)]
+            order = rows[loop.epoch_order(len(rows), min_rows, seed, epoch)]
             return views[epoch % len(views)][order], self.onehot[order]
 
-        return make, max(len(rows), exp.epoch_rows)
+        return make, max(len(rows), min_rows)
 
-    def run(self, recipe: Recipe, per_class: int | None, seed: int, *, fold: Fold | None = None) -> Result:
+    def run(self, recipe: Recipe, per_class: int | None, seed: int, *, fold: Fold | None = None) -> stages.Run:
         """Stage 2 with ``recipe`` from this subset's stage-1 head; scores on validation and test.
         With ``fold``, trains on its training rows and validates on its validation rows instead
         (cross-validation inside the training split; not with ``mix``). Runs are deterministic, so a
@@ -236,73 +202,42 @@ class Grid:
             self._runs[key] = self._run(recipe, per_class, seed, fold)
         return self._runs[key]
 
-    def _run(self, recipe: Recipe, per_class: int | None, seed: int, fold: Fold | None) -> Result:
-        exp = self.experiment
+    def _run(self, recipe: Recipe, per_class: int | None, seed: int, fold: Fold | None) -> stages.Run:
+        cache = self.cache
         rows = self.rows(per_class, seed, fold)
         stage1 = self.head(per_class, seed, fold)
         start = time.perf_counter()
         train.seed_everything(seed)
-        exp.reset_top()
-        head = models.make_head(exp.spec.feature_size, self.num_classes, normalize=True, dropout=recipe.dropout)
+        head = models.make_head(cache.spec.feature_size, self.num_classes, normalize=True, dropout=recipe.dropout)
         head.set_weights(stage1.get_weights())
-        model = keras.Sequential([keras.Input(exp.cut["train"].shape[1:]), exp.top, head])
-        models.unfreeze(exp.base, blocks=recipe.blocks)
+        top = cache.new_top()
+        report = models.unfreeze(top, blocks=recipe.blocks)
         if recipe.l2_sp:
-            attach_l2_sp(exp.top.trainable_weights, recipe.l2_sp)
+            attach_l2_sp(top.trainable_weights, recipe.l2_sp)
+        model = keras.Sequential([keras.Input(cache.cut["train"].shape[1:]), top, head])
         make, epoch_rows = self._epochs(recipe, rows, per_class, seed)
         model.compile(optimizer=recipe.optimizer(-(-epoch_rows // 32)), loss=recipe.loss(), metrics=["accuracy"])
-        try:
-            history, val_probs, kept = _fit(
-                model, make, recipe, exp.validation(None if fold is None else fold[1], exp.cut)
-            )
-        finally:
-            detach_regularizers(exp.top.trainable_weights)
-            exp.base.trainable = False
-        test_probs = model.predict(exp.cut["test"], batch_size=100, verbose=0)
-        return Result(
+        fit = loop.fit_epochs(
+            model,
+            make,
+            cache.validation("cut", None if fold is None else fold[1]),
+            epochs=2 * recipe.epochs if recipe.early_stopping else recipe.epochs,
+            patience=2 if recipe.early_stopping else None,
+            keep="best" if recipe.early_stopping else "last",
+        )
+        test_probs = model.predict(cache.cut["test"], batch_size=100, verbose=0)
+        return stages.Run(
+            approach="fine_tuned",
             recipe=recipe,
             per_class=round(len(rows) / self.num_classes),
             seed=seed,
-            val_acc=history["val_accuracy"][kept],
-            test_acc=float((test_probs.argmax(axis=1) == exp.labels("test")).mean()),
+            val_acc=fit.history["val_accuracy"][fit.kept],
+            test_acc=float((test_probs.argmax(axis=1) == cache.labels("test")).mean()),
             seconds=round(time.perf_counter() - start, 2),
-            history=history,
-            val_probs=val_probs,
-            test_probs=test_probs,
-            kept=kept,
+            epochs=fit.epochs,
+            trainable_params=report.trainable_params + models.count_params(head.trainable_weights),
+            history=fit.history,
+            val_probs=fit.val_probs,
+            kept=fit.kept,
+            probs={"val": fit.val_probs[fit.kept], "test": test_probs},
         )
-
-
-def _fit(model: keras.Model, make, recipe: Recipe, val: tuple[np.ndarray, np.ndarray]) -> tuple[dict, list, int]:
-    """Train ``model`` one epoch at a time on ``make(epoch) -> (x, y)`` (batches of 32, in order),
-    scoring ``val`` (activations, labels) after each; with ``recipe.early_stopping``, for up to twice
-    ``recipe.epochs``, stopping when the validation loss has not improved for 2 epochs and putting
-    the best epoch's weights back. One ``fit`` per epoch, on exactly the rows ``make`` returns, as
-    notebook 09 writes it by hand (Keras's ``EarlyStopping`` would need one ``fit`` over all epochs,
-    whose data pipeline gave other numbers than that loop). Returns (history per epoch, validation
-    probabilities per epoch, the kept epoch, 0-based)."""
-    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
-    val_probs, best, best_weights = [], 0, None
-    for epoch in range(2 * recipe.epochs if recipe.early_stopping else recipe.epochs):
-        x, y = make(epoch)
-        logs = model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0).history
-        probs = model.predict(val[0], batch_size=100, verbose=0)
-        val_probs.append(probs)
-        picked = np.clip(probs[np.arange(len(val[1])), val[1]], 1e-7, 1.0)
-        for key, value in (
-            ("loss", logs["loss"][0]),
-            ("accuracy", logs["accuracy"][0]),
-            ("val_loss", -np.log(picked).mean()),
-            ("val_accuracy", (probs.argmax(axis=1) == val[1]).mean()),
-        ):
-            history[key].append(round(float(value), 4))
-        if not recipe.early_stopping:
-            continue
-        if history["val_loss"][-1] < history["val_loss"][best] or epoch == 0:
-            best, best_weights = epoch, model.get_weights()
-        elif epoch - best >= 2:
-            break
-    if not recipe.early_stopping:
-        return history, val_probs, len(val_probs) - 1
-    model.set_weights(best_weights)
-    return history, val_probs, best

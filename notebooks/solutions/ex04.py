@@ -9,28 +9,29 @@ import numpy as np
 
 from lessons import time_and_cost
 from tltf import curves, models, train
+from tltf.cache import ActivationCache
 
 
 def normalisation_gain(
-    experiment: curves.Experiment, per_class: Iterable[int], *, seeds: Iterable[int] = (0, 1, 2), epochs: int = 100
+    cache: ActivationCache, per_class: Iterable[int], *, seeds: Iterable[int] = (0, 1, 2), epochs: int = 100
 ) -> dict[int, tuple[float, float]]:
     """Exercise 1: per point, mean validation accuracy over seeds of (plain head at rate 1e-3,
-    normalised head at rate 1e-2), both trained on the experiment's cached features (all views)
+    normalised head at rate 1e-2), both trained on the cache's features (all views)
     for at most ``epochs``, with early stopping on the validation loss."""
-    x, y_all = experiment.features["train"], experiment.labels("train")
-    val = (experiment.features["val"], experiment.labels("val"))
+    x, y_all = cache.features["train"], cache.labels("train")
+    val = (cache.features["val"], cache.labels("val"))
     result = {}
     for k in per_class:
         scores: dict[bool, list[float]] = {False: [], True: []}
         for seed in seeds:
-            rows = experiment.subset(k, seed)
-            views = experiment.view_rows(rows)
+            rows = cache.subset(k, seed)
+            views = cache.view_rows(rows)
             for normalize, rate in ((False, 1e-3), (True, 1e-2)):
                 train.seed_everything(seed)
-                head = models.make_head(x.shape[1], experiment.num_classes, normalize=normalize)
+                head = models.make_head(x.shape[1], cache.num_classes, normalize=normalize)
                 train.train_head(
                     head,
-                    (x[views], np.tile(y_all[rows], experiment.views)),
+                    (x[views], np.tile(y_all[rows], cache.views)),
                     val,
                     epochs=epochs,
                     learning_rate=rate,

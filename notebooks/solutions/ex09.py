@@ -38,7 +38,7 @@ def decay_that_matters(
 ) -> tuple[dict[float, float], float | None]:
     """Exercise 2: validation accuracy with each AdamW decay (one seed), and the smallest decay whose
     validation accuracy differs from the plain recipe's by more than one photo (None if none does)."""
-    n_val = len(grid.experiment.labels("val"))
+    n_val = len(grid.cache.labels("val"))
     reference = grid.run(plain, per_class, seed).val_acc
     val = {d: grid.run(plain.but(weight_decay=d), per_class, seed).val_acc for d in decays}
     moved = [d for d in decays if abs(val[d] - reference) > 1 / n_val + 1e-9]
@@ -50,8 +50,8 @@ def mixup_on_augmented_photos(
 ) -> dict[str, float]:
     """Exercise 3: mean test accuracy over ``seeds`` of MixUp alone (``grid``), flips and zooms alone
     (``grid.views["flip_rotate_zoom"]``), and MixUp on flipped and zoomed photos: a second grid on the
-    same experiment whose photos pass ``data.augmentation`` before they are mixed."""
-    stacked = recipes.Grid(grid.experiment, grid.images, grid.views, before_mix=data.augmentation(42))
+    same cache whose photos pass ``data.augmentation`` before they are mixed."""
+    stacked = recipes.Grid(grid.cache, grid.images, grid.views, before_mix=data.augmentation(42))
     chosen = {
         "mixup": (grid, plain.but(mix="mixup")),
         "flip_rotate_zoom": (grid, plain.but(augment="flip_rotate_zoom")),

@@ -15,8 +15,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from tltf import QUICK, assets
+from tltf import assets
 from tltf.data.examples import TEST_FRACTION, VAL_FRACTION, DataError, Examples, Splits, per_class_index, split_index
+from tltf.settings import is_quick
 
 #: Extensions read as images: the formats ``tf.io.decode_image`` decodes (as in Keras's own loader).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
@@ -266,10 +267,10 @@ def augmentation(seed: int | None = None) -> keras.Sequential:
     )
 
 
-def load_flowers(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> Splits:
+def load_flowers(*, quick: bool | None = None, seed: int = 42, verbose: bool = True) -> Splits:
     """The course's flowers (5 classes), fetched through ``tltf.assets`` and split 60/20/20.
 
     Quick mode keeps ``QUICK_PER_CLASS`` images per class.
     """
     folder = scan_images(assets.fetch("flower_photos", quiet=not verbose), verbose=verbose)
-    return split_stratified(folder, seed=seed, max_per_class=QUICK_PER_CLASS if quick else None)
+    return split_stratified(folder, seed=seed, max_per_class=QUICK_PER_CLASS if is_quick(quick) else None)

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from tltf import QUICK, assets
+from tltf import assets
 from tltf.data.examples import DataError, Examples, Splits
+from tltf.settings import is_quick
 
 #: Recordings 0-4 of every speaker and digit are FSDD's official test set.
 FSDD_TEST_INDICES = range(5)
@@ -51,7 +52,9 @@ def scan_recordings(root: str | Path) -> Examples:
     )
 
 
-def load_spoken_digits(split: str = "official", *, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> Splits:
+def load_spoken_digits(
+    split: str = "official", *, quick: bool | None = None, seed: int = 42, verbose: bool = True
+) -> Splits:
     """FSDD recordings split two ways, fetched through ``tltf.assets``.
 
     ``"official"``: recordings 0-4 of every speaker and digit are the test set (300), the rest train.
@@ -62,7 +65,7 @@ def load_spoken_digits(split: str = "official", *, quick: bool = QUICK, seed: in
     if split not in ("official", "speaker"):
         raise ValueError(f"split must be 'official' or 'speaker', not {split!r}.")
     recordings = scan_recordings(assets.fetch("free_spoken_digit", quiet=not verbose))
-    if quick:
+    if is_quick(quick):
         recordings = recordings.take(recordings.indices < QUICK_RECORDINGS)
     in_test = (
         np.isin(recordings.indices, FSDD_TEST_INDICES)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tltf import QUICK, assets
+from tltf import assets
 from tltf.data.examples import DataError, Examples, Splits, per_class_index, split_index
+from tltf.settings import is_quick
 
 #: The three review domains and their files in the ``sentiment_sentences`` asset.
 SENTIMENT_FILES = {"amazon": "amazon_cells_labelled.txt", "imdb": "imdb_labelled.txt", "yelp": "yelp_labelled.txt"}
@@ -58,7 +59,7 @@ def load_sentences(root: str | Path | None = None, *, verbose: bool = True) -> E
     return Examples(texts=np.array(texts, dtype=object), labels=np.concatenate(labels), domains=np.array(domains))
 
 
-def load_sentiment(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True) -> Splits:
+def load_sentiment(*, quick: bool | None = None, seed: int = 42, verbose: bool = True) -> Splits:
     """The three sentiment domains pooled and split 60/20/20, stratified by domain and label.
 
     ``.where(domains=name)`` gives one domain's part of each split, so every domain has its own held-out
@@ -70,7 +71,7 @@ def load_sentiment(*, quick: bool = QUICK, seed: int = 42, verbose: bool = True)
         return np.unique(s.domains, return_inverse=True)[1] * 2 + s.labels
 
     sentences = load_sentences(verbose=verbose)
-    if quick:
+    if is_quick(quick):
         sentences = sentences.take(per_class_index(strata(sentences), QUICK_SENTENCES, seed, what="sentences"))
     train, val, test = split_index(strata(sentences), seed=seed, what="the sentiment sentences")
     parts = (sentences.take(train), sentences.take(val), sentences.take(test))

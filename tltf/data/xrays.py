@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tltf import QUICK, assets
+from tltf import assets
 from tltf.data.examples import DataError, Examples, Splits, per_class_index
+from tltf.settings import is_quick
 
 XRAY_CLASSES = ["normal", "pneumonia"]
 #: The registry's two PneumoniaMNIST files: the mirror's balanced subset, and the official set (online only).
@@ -63,7 +64,7 @@ def read_medmnist(path: str | Path) -> dict[str, Examples]:
 
 
 def load_xrays(
-    asset: str = "pneumoniamnist_balanced", *, quick: bool = QUICK, seed: int = 42, verbose: bool = True
+    asset: str = "pneumoniamnist_balanced", *, quick: bool | None = None, seed: int = 42, verbose: bool = True
 ) -> Splits:
     """A PneumoniaMNIST file from the registry, as published: its own train / val / test splits.
 
@@ -78,7 +79,7 @@ def load_xrays(
     for name, part in parts.items():
         if not np.isin(part.labels, (0, 1)).all():
             raise DataError(f"{asset}: the {name} split has labels {np.unique(part.labels)}; expected 0 and 1.")
-        if quick:
+        if is_quick(quick):
             k = QUICK_XRAYS if name == "train" else QUICK_XRAYS // 2
             parts[name] = part.take(per_class_index(part.labels, k, seed, what=f"the {name} X-rays"))
     return Splits(parts["train"], parts["val"], parts["test"], list(XRAY_CLASSES))

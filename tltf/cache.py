@@ -1,0 +1,119 @@
+"""A read-only cache of what every transfer run on one dataset shares: the splits, the activations
+of the frozen lower part of the backbone, their pooled features, and small images for scratch.
+
+With the lower part frozen (BatchNorm in inference mode) its output is the same every epoch, so it
+is computed once: a head then trains on cached features in seconds, and fine-tuning trains only the
+top blocks on cached activations. Nothing here trains: the stage functions (``tltf.stages``) build
+their own copy of the top blocks (``new_top``), so that no run changes another run or the cache.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from tltf import adapt, data, models, train
+
+
+class ActivationCache:
+    """The data and cached activations of one dataset on one backbone, computed once.
+
+    Side effects: builds the backbone (ImageNet weights via ``tltf.assets``, frozen) and keeps in
+    memory the lower part's activations of ``views`` x the training images and of the validation and
+    test images (``cut``; MobileNetV2 at 224 px, 6 blocks: (n, 14, 14, 96) float32, 75 KB per image and
+    view), their pooled features (``features``, (n, feature_size)), and the images at ``scratch_size``
+    px (``small``, float32 in [0, 255]) for the from-scratch CNN. ``interpolation``: how images are
+    resized (``data.make_dataset``). ``augment`` makes the extra views (default
+    ``data.augmentation(42)``). ``statistics="train"`` first re-estimates the backbone's BatchNorm
+    statistics on the training images (``tltf.adapt``), so that every run learns on features
+    normalised by its own domain's statistics (default "imagenet": the pre-trained ones).
+    """
+
+    def __init__(
+        self,
+        splits: data.Splits,
+        *,
+        backbone: str | models.Backbone = "mobilenet_v2",
+        blocks: int = 6,
+        views: int = 3,
+        scratch_size: int = 64,
+        interpolation: str = "bilinear",
+        augment: keras.layers.Layer | None = None,
+        statistics: str = "imagenet",
+    ):
+        if statistics not in ("imagenet", "train"):
+            raise ValueError(f'statistics must be "imagenet" or "train", got {statistics!r}.')
+        self.splits, self.views, self.blocks = splits, views, blocks
+        self.spec = models.get_backbone(backbone)
+        self.num_classes = len(splits.class_names)
+        self.base = models.load_backbone(self.spec)
+        self.base.trainable = False
+        #: The lower part (images -> activations) and the top blocks (activations -> features): frozen.
+        self.lower, self.top = models.split_top(self.spec, self.base, blocks)
+        augment = augment if augment is not None else data.augmentation(42)
+
+        def dataset(name: str):
+            return data.make_dataset(getattr(splits, name), self.spec.image_size, interpolation=interpolation)
+
+        def activations(name: str, n_views: int = 1) -> np.ndarray:
+            return train.extract_features(self.lower, dataset(name), augment=augment, views=n_views)[0]
+
+        start = time.perf_counter()
+        if statistics == "train":
+            adapt.reestimate_batchnorm(keras.Sequential([self.lower, self.top]), dataset("train"))
+        self._top_weights = [w.copy() for w in self.top.get_weights()]
+        self.cut = {"train": activations("train", views), "val": activations("val")}
+        self.features = {name: self.top.predict(self.cut[name], batch_size=64, verbose=0) for name in self.cut}
+        #: Seconds each approach spends before its first epoch (caching; decoding for scratch).
+        self.prep_seconds = {"feature_extraction": time.perf_counter() - start}
+        self.prep_seconds["fine_tuned"] = self.prep_seconds["feature_extraction"]
+        self.cut["test"] = activations("test")
+        self.features["test"] = self.top.predict(self.cut["test"], batch_size=64, verbose=0)
+
+        start = time.perf_counter()
+        size = (scratch_size, scratch_size)
+        self.small = {
+            name: np.concatenate([x for x, _ in data.make_dataset(getattr(splits, name), size)])
+            for name in ("train", "val", "test")
+        }
+        self.prep_seconds["scratch"] = time.perf_counter() - start
+
+    def labels(self, name: str) -> np.ndarray:
+        """Integer labels of split ``name`` ("train", "val", "test"), shape (n,)."""
+        return getattr(self.splits, name).labels
+
+    def subset(self, per_class: int | None, seed: int) -> np.ndarray:
+        """Positions in the training split of ``per_class`` images per class (all if None)."""
+        labels = self.labels("train")
+        return np.arange(len(labels)) if per_class is None else data.per_class_index(labels, per_class, seed)
+
+    def view_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The rows of every cached view of the training images at ``rows``."""
+        n = len(self.labels("train"))
+        return np.concatenate([rows + view * n for view in range(self.views)])
+
+    def validation(self, name: str, val_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, labels) to validate on, from ``self.cut``, ``self.features`` or ``self.small`` (``name``):
+        the validation split, or the training images at ``val_rows`` (a fold of cross-validation)."""
+        cache = {"cut": self.cut, "features": self.features, "small": self.small}[name]
+        if val_rows is None:
+            return cache["val"], self.labels("val")
+        return cache["train"][val_rows], self.labels("train")[val_rows]
+
+    def new_top(self, weights: list[np.ndarray] | None = None) -> keras.Model:
+        """A copy of the top blocks with the pre-trained weights (or ``weights``), frozen: a run
+        unfreezes and trains its own copy, never ``self.top``."""
+        top = keras.models.clone_model(self.top)
+        top.set_weights(self._top_weights if weights is None else weights)
+        top.trainable = False
+        return top
+
+    def new_lower(self) -> keras.Model:
+        """A copy of the lower part with this cache's weights: a model that adapts its BatchNorm
+        statistics (``tltf.adapt``) changes the copy, not the cached activations' source."""
+        lower = keras.models.clone_model(self.lower)
+        lower.set_weights(self.lower.get_weights())
+        lower.trainable = False
+        return lower
