@@ -52,9 +52,3 @@ def test_bad_requests_say_what_is_wrong():
         corruptions.corrupt(_images().astype("float32"), "contrast", 3)
     with pytest.raises(data.DataError, match="an images column"):
         corruptions.corrupted_splits(data.Examples(paths=np.array(["a.jpg"]), labels=np.array([0])))
-
-
-def test_the_readme_table_lists_the_course_corruptions():
-    from tltf import tables
-
-    assert tables.SHIFT_CORRUPTIONS == corruptions.CORRUPTIONS

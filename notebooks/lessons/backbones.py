@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from tltf import data, hub_layer, models, stats, train
+from tltf.tables import Table, measures
 
 
 def compare_backbones(
@@ -56,3 +57,27 @@ def compare_backbones(
             }
         )
     return rows
+
+
+#: The README's tables of this lesson's benchmark (``python -m tltf.bench backbones``), rendered by ``tltf.tables``.
+README_TABLES: list[Table] = [
+    Table(
+        [
+            (label, tuple(f"{slug}_{key}" for key in ("params", "size_mb", "images_per_s", "test_acc")), (0, 1, 1, 3))
+            for label, slug in (
+                ("hub: MobileNetV2 feature vector ({hub_module})", "hub"),
+                ("keras: MobileNetV2", "mobilenet_v2"),
+                ("keras: MobileNet 0.25", "mobilenet_025"),
+            )
+        ],
+        ("backbone", "parameters", "`.keras` size, MB", "images / s", "test accuracy (95 % interval)"),
+    ),
+    measures(
+        ("hub layer, frozen: head on cached features (course split, Wilson interval)", "hub_test_acc_head", 3),
+        (
+            "the whole hub layer fine-tuned (BatchNorm in inference mode), up to 5 epochs (course split)",
+            "hub_test_acc_fine_tuned",
+            3,
+        ),
+    ),
+]

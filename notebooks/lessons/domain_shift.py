@@ -8,6 +8,7 @@ import numpy as np
 
 from tltf import text, train
 from tltf.data import SENTIMENT_FILES, per_class_index
+from tltf.tables import Table, measures
 
 #: Labelled target-domain sentences added to a source domain's training set (``gap_curve``); quick mode.
 GAP_KS, QUICK_GAP_KS = (0, 10, 26, 50, 100, 200, 300, 600), (0, 6, 16, 48)
@@ -94,3 +95,51 @@ def gap_curve(
 
     curve = {k: score(source_plus_target(splits, source, target, k)) for k in ks}
     return curve, score(np.flatnonzero(splits.train.domains == target))
+
+
+def domain_label(domain: str) -> str:
+    """How the README writes a review domain of ``SENTIMENT_FILES``: Amazon, IMDb, Yelp."""
+    return {"imdb": "IMDb"}.get(domain, domain.title())
+
+
+#: The README's tables of this lesson's benchmark (``python -m tltf.bench text``), rendered by ``tltf.tables``.
+README_TABLES: list[Table] = [
+    measures(
+        (
+            "TF-IDF (1-2-grams) + logistic regression, C = {tfidf_c} chosen on validation",
+            "acc_tfidf_logistic_regression",
+            3,
+        ),
+        ("GloVe 50-d mean of word vectors + Dense, frozen", "acc_glove_frozen", 3),
+        ("GloVe, trainable", "acc_glove_trainable", 3),
+        ("MiniLM frozen, head on its sentence embedding (last layer)", "acc_minilm_frozen_last_layer", 3),
+        ("MiniLM frozen, head on the mean-pooled last 3 layers (seed 0)", "acc_minilm_frozen_last_3_layers", 3),
+        ("MiniLM fine-tuned end to end from that head (seed 0)", "acc_minilm_finetuned", 3),
+        ("MiniLM frozen, last 3 layers, mean over seeds {seeds}", "encoder_frozen_acc", 3),
+        ("MiniLM fine-tuned, mean over the same seeds", "encoder_finetuned_acc", 3),
+        ("gain of fine-tuning, paired over seeds, points", "finetuning_gain_points", 1),
+        ("seconds to embed 200 sentences: all padded to 128 tokens", "embed_200_fixed_s", 1),
+        ("seconds to embed 200 sentences: batches padded to their longest sentence", "embed_200_padded_s", 1),
+    ),
+    *(
+        Table(
+            [
+                (domain_label(source), tuple(f"{kind}_{source}_{target}" for target in SENTIMENT_FILES), 3)
+                for source in SENTIMENT_FILES
+            ],
+            (f"{title}: trained on (rows), tested on (columns)", *map(domain_label, SENTIMENT_FILES)),
+        )
+        for kind, title in (("frozen", "domain shift, MiniLM frozen"), ("finetuned", "domain shift, MiniLM fine-tuned"))
+    ),
+    measures(
+        *(
+            (
+                f"{{gap_source}} + {k} labelled {{gap_target}} sentences, tested on {{gap_target}} (frozen)",
+                f"gap_k{k}",
+                3,
+            )
+            for k in GAP_KS
+        ),
+        ("{gap_target} alone", "gap_in_domain", 3),
+    ),
+]

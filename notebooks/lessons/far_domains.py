@@ -10,6 +10,8 @@ import pandas as pd
 
 from tltf import data, stats
 from tltf.curves import Run
+from tltf.probes import MOBILENET_V2_DEPTHS
+from tltf.tables import Table, measures
 
 #: The record's names for notebook 04's approaches.
 METHOD_NAMES = {"feature_extraction": "frozen", "fine_tuned": "finetuned", "scratch": "scratch"}
@@ -80,6 +82,44 @@ def grid_record(runs: Sequence[Run], summary: Sequence[dict]) -> dict:
     for row in summary:
         point = "all" if row["per_class"] == largest else row["per_class"]
         name = f"{METHOD_NAMES[row['approach']]}_{point}"
-        keys[f"xray_acc_{name}"] = stats.summary(scores(runs, row["approach"], row["per_class"]))
+        keys[f"xray_acc_{name}"] = stats.summary(scores(runs, row["approach"], row["per_class"]), bounds=(0, 1))
         keys[f"xray_auc_{name}"] = row["auc"]
     return keys
+
+
+#: The README's label of each approach of the grid (``METHOD_NAMES``).
+METHOD_LABELS = {
+    "feature_extraction": "frozen ImageNet features + head",
+    "fine_tuned": "fine-tuned, top 6 blocks (BatchNorm frozen)",
+    "scratch": "small CNN from scratch, 28 px, 12 epochs",
+}
+
+#: The README's tables of this lesson's benchmark (``python -m tltf.bench far-domains``), rendered by ``tltf.tables``.
+README_TABLES: list[Table] = [
+    *(
+        Table(
+            [
+                (METHOD_LABELS[a], tuple(f"xray_{metric}_{m}_{k}" for k in (10, 50, "all")), 3)
+                for a, m in METHOD_NAMES.items()
+            ],
+            (f"X-rays ({{dataset}}, {{grid_input_px}} px), test {name}, mean over 3 seeds", "10", "50", "all"),
+        )
+        for metric, name in (("acc", "accuracy"), ("auc", "ROC AUC"))
+    ),
+    Table(
+        [(block, (f"probe_flowers_{block}", f"probe_xray_{block}"), 3) for block in MOBILENET_V2_DEPTHS],
+        ("linear probe after (224 px, Wilson interval)", "flowers (near)", "X-rays (far)"),
+    ),
+    measures(
+        ("threshold chosen on validation (Youden), fine-tuned model, all labels, seed 0", "threshold", 3),
+        ("test sensitivity at it (Wilson)", "test_sensitivity", 3),
+        ("test specificity at it (Wilson)", "test_specificity", 3),
+        ("test expected calibration error, as trained (bootstrap)", "ece_before", 3),
+        ("test expected calibration error, temperature {temperature} fitted on validation", "ece_after", 3),
+        (
+            "validation minus test accuracy, fine-tuned on all labels, points (paired over seeds)",
+            "val_minus_test_points",
+            1,
+        ),
+    ),
+]

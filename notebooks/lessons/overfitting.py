@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tltf import stats
+from tltf import recipes, stats
+from tltf.tables import Table
 
 #: Techniques that change the training photos: at most one of them enters the combined recipe.
 DATA_TECHNIQUES = ("flip_rotate_zoom", "randaugment", "mixup", "cutmix")
@@ -141,7 +142,10 @@ def compare(test_acc: dict, sizes: Sequence) -> dict:
     out = {}
     for k in sizes:
         size = size_name(k)
-        out |= {f"{name}_test_acc_{size}": stats.summary(test_acc[name, k]) for name in ("recipe", "plain", "fe")}
+        out |= {
+            f"{name}_test_acc_{size}": stats.summary(test_acc[name, k], bounds=(0, 1))
+            for name in ("recipe", "plain", "fe")
+        }
         out[f"recipe_gain_points_{size}"] = stats.paired(100 * test_acc["recipe", k], 100 * test_acc["plain", k])
         out[f"recipe_minus_fe_points_{size}"] = stats.paired(100 * test_acc["recipe", k], 100 * test_acc["fe", k])
     return out
@@ -182,3 +186,52 @@ def regret(reference: Sequence[float], chosen: Sequence[int]) -> list[float]:
     ``chosen`` epoch (1-based) instead of its best."""
     curve = np.asarray(reference)
     return [round(100 * float(curve.max() - curve[e - 1]), 1) for e in chosen]
+
+
+#: The README's label of each technique of ``tltf.recipes.TECHNIQUES``, filled in from its change to the
+#: plain recipe (and ``plain_blocks``, the plain recipe's number of blocks).
+TECHNIQUE_LABELS = {
+    "flip_rotate_zoom": "flip, rotate, zoom (cached views)",
+    "randaugment": "RandAugment (cached views)",
+    "dropout": "head dropout {dropout}",
+    "weight_decay": "weight decay {weight_decay} (AdamW, not BatchNorm or biases)",
+    "label_smoothing": "label smoothing {label_smoothing}",
+    "mixup": "MixUp",
+    "cutmix": "CutMix",
+    "fewer_blocks": "top {blocks} blocks trained instead of {plain_blocks}",
+    "early_stopping": "early stopping on a schedule twice as long",
+    "l2_sp": "L2-SP, alpha {l2_sp}",
+}
+
+
+def technique_label(technique: str) -> str:
+    """The README's label of one technique of ``tltf.recipes.TECHNIQUES``, e.g. "head dropout 0.5"."""
+    return TECHNIQUE_LABELS[technique].format(**recipes.TECHNIQUES[technique], plain_blocks=recipes.Recipe().blocks)
+
+
+def _at_sizes(key: str) -> tuple[str, ...]:
+    """``key`` at 10 photos per class and at all of them: the record's keys of one README row."""
+    return tuple(f"{key}_{size_name(k)}" for k in (10, None))
+
+
+#: The README's tables of this lesson's benchmark (``python -m tltf.bench overfitting``), one row per technique.
+README_TABLES: list[Table] = [
+    Table(
+        [(technique_label(t), _at_sizes(f"effect_points_{t}"), 1) for t in recipes.TECHNIQUES],
+        (
+            "one change from the plain recipe: test accuracy minus plain, points (paired)",
+            "10 photos per class (5 seeds)",
+            "all photos (3 seeds)",
+        ),
+    ),
+    Table(
+        [
+            ("plain recipe (fine-tuned, top 6 blocks)", _at_sizes("plain_test_acc"), 3),
+            ("combined recipe, chosen on validation: {combined_recipe}", _at_sizes("recipe_test_acc"), 3),
+            ("feature extraction (stage 1 alone)", _at_sizes("fe_test_acc"), 3),
+            ("combined minus plain, points (paired)", _at_sizes("recipe_gain_points"), 1),
+            ("combined minus feature extraction, points (paired)", _at_sizes("recipe_minus_fe_points"), 1),
+        ],
+        ("flowers, MobileNetV2 at 144 px, test accuracy", "10 photos per class", "all photos"),
+    ),
+]

@@ -14,6 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from tltf import stats
+from tltf.data.corruptions import CORRUPTIONS, SEVERITIES
+from tltf.tables import Table, measures
 
 CLEAN = "clean"
 
@@ -58,7 +60,7 @@ def mean_over(per_set: Mapping[str, float], names: Sequence[str]) -> float:
 
 def over_seeds(per_seed: Sequence[Mapping[str, float]]) -> dict[str, dict]:
     """``stats.summary`` per set of one method's accuracies, one mapping per seed."""
-    return {name: stats.summary([seed[name] for seed in per_seed]) for name in per_seed[0]}
+    return {name: stats.summary([seed[name] for seed in per_seed], bounds=(0, 1)) for name in per_seed[0]}
 
 
 def table(methods: Mapping[str, Sequence[Mapping[str, float]]], names: Sequence[str]) -> pd.DataFrame:
@@ -110,3 +112,47 @@ def domain_accuracy(clean: np.ndarray, shifted: np.ndarray, *, folds: int = 5) -
     y = np.repeat([0, 1], len(clean))
     groups = np.tile(np.arange(len(clean)), 2)
     return float(cross_val_score(domain_classifier(), x, y, groups=groups, cv=GroupKFold(folds)).mean())
+
+
+#: The methods of notebook 08's overview, with the README's label for each: (label, record key's suffix).
+README_METHODS = (
+    ("feature extraction", "fe"),
+    ("fine-tuned (the course's recipe)", "ft"),
+    ("fine-tuned with RandAugment", "ft_augmented"),
+    ("fine-tuned, statistics re-estimated on the target photos (fails)", "ft_bn_naive"),
+    ("fine-tuned with flower statistics (unadapted)", "ft_source"),
+    ("**the same, statistics re-estimated on the target photos**", "ft_bn_adapted"),
+    ("the same, re-estimated, then TENT", "ft_tent"),
+)
+
+#: The README's tables of this lesson's benchmark (``python -m tltf.bench shifted-domains``): the corruptions
+#: and severities are ``tltf.data.corruptions``'s.
+README_TABLES: list[Table] = [
+    Table(
+        [(label, (f"clean_acc_{m}", f"mean_corruption_acc_{m}"), 3) for label, m in README_METHODS],
+        (
+            "flowers, MobileNetV2 at {input_px} px, mean over 3 seeds",
+            "clean test photos",
+            f"severity 3, {len(CORRUPTIONS)} corruptions",
+        ),
+    ),
+    Table(
+        [(c.replace("_", " "), tuple(f"acc_ft_{c}_{s}" for s in SEVERITIES), 3) for c in CORRUPTIONS],
+        ("fine-tuned, test accuracy under", *(f"severity {s}" for s in SEVERITIES)),
+    ),
+    measures(
+        (
+            "best label-free adaptation minus the unadapted fine-tuned model, points (paired)",
+            "adaptation_gain_points",
+            1,
+        ),
+        ("share of the fine-tuned model's loss at severity 3 won back", "recovered_fraction", 2),
+        ("TENT minus re-estimation alone, points (paired)", "tent_minus_bn_points", 1),
+        ("relative drop at severity 3, fine-tuned", "relative_drop_ft", 3),
+        (
+            "Spearman rho, label-free domain-classifier accuracy vs accuracy lost (18 sets)",
+            "rho_domain_accuracy_drop",
+            2,
+        ),
+    ),
+]

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tltf.curves import Run
+from tltf.curves import APPROACHES, Run
+from tltf.settings import settings
+from tltf.tables import Table, measures
 
 #: The validation accuracy whose wall-clock time ``seconds_to_target`` reports: one that training
 #: from scratch reaches on every seed here (it levels off around 0.70 on the validation split).
@@ -57,3 +59,39 @@ def cost(seconds: float, *, cores: int, core_hour_usd: float, gpu_hour_usd: floa
         "gpu_hours": round(hours, 5),
         "gpu_usd_same_time": round(hours * gpu_hour_usd, 5),
     }
+
+
+#: The README's label of each approach (``tltf.curves.APPROACHES``) in notebook 04's study run.
+APPROACH_LABELS = {
+    "feature_extraction": "feature extraction (6,405 trainable)",
+    "fine_tuned": "fine-tuning, top 6 blocks (1,901,317)",
+    "scratch": f"from scratch, 64 px, {settings('study').scratch_epochs} epochs (1,174,501)",
+}
+#: The learning curve's points in the README: the study run's photos per class, all of them (None) being 180.
+README_POINTS = tuple(180 if k is None else k for k in settings("study").per_class)
+
+#: The README's tables of this lesson's benchmark (``python -m tltf.bench learning-curves``).
+README_TABLES: list[Table] = [
+    Table(
+        [
+            (label, tuple(f"{prefix}_{k}" for k in README_POINTS), 1 if prefix.endswith("_points") else 3)
+            for label, prefix in (
+                *((APPROACH_LABELS[a], a) for a in APPROACHES),
+                ("fine-tuning minus feature extraction, points (paired)", "fine_tuning_gain_points"),
+            )
+        ],
+        (
+            "mean test accuracy over seeds {seeds} (95 % interval)",
+            *map(str, README_POINTS[:-1]),
+            f"all ({README_POINTS[-1]})",
+        ),
+    ),
+    measures(
+        (
+            "seconds to {target_acc} validation accuracy with all photos (mean over seeds, caching included)",
+            "seconds_to_target",
+            1,
+        ),
+        ("seconds spent once before training (caching activations and features; small images)", "prep_seconds", 1),
+    ),
+]
