@@ -34,14 +34,9 @@ DIRTY = "+changes"
 
 def resolve_mode(requested: str | None = None) -> str:
     """The mode to run in: ``requested`` (``--mode``, ``--quick``) if given, else the one the environment
-    names (``$TLTF_MODE``, or quick when ``TLTF_QUICK=1``: ``tltf.settings.mode``), else study (what
-    the benchmarks record)."""
-    if requested:
-        return requested
-    if not (os.environ.get("TLTF_MODE") or os.environ.get("TLTF_QUICK") == "1"):
-        return "study"
+    names (``tltf.settings.mode``: ``$TLTF_MODE``, or quick when ``TLTF_QUICK=1``), else study."""
     try:
-        return environment_mode()
+        return requested or environment_mode(default="study")
     except ValueError as err:
         raise SystemExit(str(err)) from None
 
@@ -147,9 +142,12 @@ def _git(*args: str, repo: Path = REPO) -> subprocess.CompletedProcess:
 
 
 def commit() -> str:
-    """The checked-out commit (short), with ``+changes`` when tracked files differ from it."""
+    """The checked-out commit (short), with ``+changes`` when files differ from it: tracked files, or new files
+    that git does not ignore (outside ``build/`` and ``benchmarks/``, which the runner writes itself)."""
     head = _git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
-    return head + (DIRTY if _git("status", "--porcelain", "--untracked-files=no").stdout.strip() else "")
+    # Tracked files that changed, and new files the notebooks could import (a module not yet committed).
+    changed = _git("status", "--porcelain", "--untracked-files=all", "--", ".", ":!build", ":!benchmarks").stdout
+    return head + (DIRTY if changed.strip() else "")
 
 
 def code_cells(text: str) -> list[str]:

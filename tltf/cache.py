@@ -24,8 +24,8 @@ class ActivationCache:
     memory the lower part's activations of ``views`` x the training images and of the validation and
     test images (``cut``; MobileNetV2 at 224 px, 6 blocks: (n, 14, 14, 96) float32, 75 KB per image and
     view), their pooled features (``features``, (n, feature_size)), and the images at ``scratch_size``
-    px (``small``, float32 in [0, 255]) for the from-scratch CNN. ``interpolation``: how images are
-    resized (``data.make_dataset``). ``augment`` makes the extra views (default
+    px (``small``, float32 in [0, 255]) for the from-scratch CNN; every array is read only.
+    ``interpolation``: how images are resized (``data.make_dataset``). ``augment`` makes the extra views (default
     ``data.augmentation(42)``). ``statistics="train"`` first re-estimates the backbone's BatchNorm
     statistics on the training images (``tltf.adapt``), so that every run learns on features
     normalised by its own domain's statistics (default "imagenet": the pre-trained ones).
@@ -79,6 +79,8 @@ class ActivationCache:
             for name in ("train", "val", "test")
         }
         self.prep_seconds["scratch"] = time.perf_counter() - start
+        for array in (*self.cut.values(), *self.features.values(), *self.small.values()):
+            array.setflags(write=False)  # read only: a run that tried to change the cache would fail loudly
 
     def labels(self, name: str) -> np.ndarray:
         """Integer labels of split ``name`` ("train", "val", "test"), shape (n,)."""

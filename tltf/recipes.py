@@ -1,4 +1,4 @@
-"""Fine-tuning recipes on an ``Experiment``'s cached activations, one regulariser at a time.
+"""Fine-tuning recipes on an ``ActivationCache``'s activations, one regulariser at a time.
 
 A ``Recipe`` is stage 2 of the course's fine-tuning (the top blocks and the head, BatchNorm frozen,
 warm-up + cosine rate) with each regulariser of notebook 09 as one field. ``Grid.run`` trains it on
@@ -12,7 +12,6 @@ recipe, which makes the comparisons between recipes paired.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -206,7 +205,6 @@ class Grid:
         cache = self.cache
         rows = self.rows(per_class, seed, fold)
         stage1 = self.head(per_class, seed, fold)
-        start = time.perf_counter()
         train.seed_everything(seed)
         head = models.make_head(cache.spec.feature_size, self.num_classes, normalize=True, dropout=recipe.dropout)
         head.set_weights(stage1.get_weights())
@@ -216,7 +214,8 @@ class Grid:
             attach_l2_sp(top.trainable_weights, recipe.l2_sp)
         model = keras.Sequential([keras.Input(cache.cut["train"].shape[1:]), top, head])
         make, epoch_rows = self._epochs(recipe, rows, per_class, seed)
-        model.compile(optimizer=recipe.optimizer(-(-epoch_rows // 32)), loss=recipe.loss(), metrics=["accuracy"])
+        steps = loop.steps_per_epoch(epoch_rows, 0)
+        model.compile(optimizer=recipe.optimizer(steps), loss=recipe.loss(), metrics=["accuracy"])
         fit = loop.fit_epochs(
             model,
             make,
@@ -225,19 +224,5 @@ class Grid:
             patience=2 if recipe.early_stopping else None,
             keep="best" if recipe.early_stopping else "last",
         )
-        test_probs = model.predict(cache.cut["test"], batch_size=100, verbose=0)
-        return stages.Run(
-            approach="fine_tuned",
-            recipe=recipe,
-            per_class=round(len(rows) / self.num_classes),
-            seed=seed,
-            val_acc=fit.history["val_accuracy"][fit.kept],
-            test_acc=float((test_probs.argmax(axis=1) == cache.labels("test")).mean()),
-            seconds=round(time.perf_counter() - start, 2),
-            epochs=fit.epochs,
-            trainable_params=report.trainable_params + models.count_params(head.trainable_weights),
-            history=fit.history,
-            val_probs=fit.val_probs,
-            kept=fit.kept,
-            probs={"val": fit.val_probs[fit.kept], "test": test_probs},
-        )
+        params = report.trainable_params + models.count_params(head.trainable_weights)
+        return stages.scored_run("recipe", cache, rows, seed, model, [fit], "cut", params, recipe=recipe)

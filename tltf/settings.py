@@ -75,12 +75,12 @@ _SETTINGS = {
 }
 
 
-def mode() -> str:
-    """The mode named by ``$TLTF_MODE`` (``TLTF_QUICK=1`` means quick when it is unset; default lesson).
+def mode(default: str = "lesson") -> str:
+    """The mode named by ``$TLTF_MODE`` (``TLTF_QUICK=1`` means quick when it is unset; else ``default``).
     Raises ValueError, naming the choices, for any other name."""
     name = os.environ.get("TLTF_MODE", "").strip().lower()
     if not name:
-        return "quick" if os.environ.get("TLTF_QUICK", "") == "1" else "lesson"
+        return "quick" if os.environ.get("TLTF_QUICK", "") == "1" else default
     if name not in MODES:
         raise ValueError(f"TLTF_MODE={name!r} is not a mode: choose one of {', '.join(MODES)}.")
     return name

@@ -41,12 +41,13 @@ class Run:
     val_acc: float | None = None
     #: Per epoch of every stage, in order: loss, accuracy, val_loss, val_accuracy, seconds (``loop.Fit``).
     history: dict[str, list[float]] = field(default_factory=dict, repr=False)
-    #: The validation probabilities after every epoch (of the last stage), and the epoch kept (0-based).
+    #: The validation probabilities after every epoch of every stage, and the epoch whose weights were kept
+    #: (0-based, counted over all stages).
     val_probs: list[np.ndarray] = field(default_factory=list, repr=False)
     kept: int = -1
     #: ROC AUC on the test split (two classes only; None otherwise)
     test_auc: float | None = None
-    #: The kept weights' class probabilities, {"val": (n_val, classes), "test": (n_test, classes)}
+    #: The kept weights' class probabilities on the validation and test splits, {"val": (n_val, classes), "test": ...}
     probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     #: The trained head, and for ``fine_tuned`` the top blocks' weights (``classifier`` rebuilds the model)
     head: keras.Model | None = field(default=None, repr=False)
@@ -62,8 +63,8 @@ class Run:
 
     @property
     def kept_val_probs(self) -> np.ndarray:
-        """The validation probabilities of the kept weights, (n_val, classes)."""
-        return self.probs["val"]
+        """The kept weights' probabilities on what the run validated on (the validation split or a fold)."""
+        return self.val_probs[self.kept]
 
     @property
     def test_probs(self) -> np.ndarray:
@@ -71,8 +72,8 @@ class Run:
 
     @property
     def best_epoch(self) -> int:
-        """The epoch (1-based, of the last stage) with the highest validation accuracy."""
-        return int(np.argmax(self.history["val_accuracy"][-len(self.val_probs) :])) + 1
+        """The epoch (1-based, over all stages) with the highest validation accuracy."""
+        return int(np.argmax(self.history["val_accuracy"])) + 1
 
 
 def scores(model: keras.Model, val: np.ndarray, test: np.ndarray, test_labels: np.ndarray) -> dict:
@@ -90,12 +91,34 @@ def scores(model: keras.Model, val: np.ndarray, test: np.ndarray, test_labels: n
     }
 
 
-def _joined(*fits: loop.Fit) -> dict[str, list[float]]:
-    return {key: [v for fit in fits for v in fit.history[key]] for key in fits[0].history}
-
-
-def _per_class(cache: ActivationCache, rows: np.ndarray) -> int:
-    return round(len(rows) / cache.num_classes)
+def scored_run(
+    approach: str,
+    cache: ActivationCache,
+    rows: np.ndarray,
+    seed: int,
+    model: keras.Model,
+    fits: list[loop.Fit],
+    inputs: str,
+    trainable_params: int,
+    **fields,
+) -> Run:
+    """A ``Run`` of ``model`` trained by ``fits`` (one per stage, in order) on the training images at
+    ``rows``, scored on the cache's validation and test arrays ``inputs`` ("features", "cut", "small")."""
+    arrays, last = getattr(cache, inputs), fits[-1]
+    return Run(
+        approach=approach,
+        per_class=round(len(rows) / cache.num_classes),
+        seed=seed,
+        seconds=round(sum(sum(fit.history["seconds"]) for fit in fits), 2),
+        epochs=sum(fit.epochs for fit in fits),
+        trainable_params=trainable_params,
+        val_acc=last.history["val_accuracy"][last.kept],
+        history={key: [v for fit in fits for v in fit.history[key]] for key in last.history},
+        val_probs=[p for fit in fits for p in fit.val_probs],
+        kept=sum(fit.epochs for fit in fits[:-1]) + last.kept,
+        **scores(model, arrays["val"], arrays["test"], cache.labels("test")),
+        **fields,
+    )
 
 
 def head(
@@ -120,20 +143,8 @@ def feature_extraction(cache: ActivationCache, per_class: int | None, seed: int)
     """A head trained on the frozen backbone's cached features (``head``), scored."""
     rows = cache.subset(per_class, seed)
     model, fit = head(cache, rows, seed)
-    return Run(
-        approach="feature_extraction",
-        per_class=_per_class(cache, rows),
-        seed=seed,
-        seconds=round(sum(fit.history["seconds"]), 2),
-        epochs=fit.epochs,
-        trainable_params=models.count_params(model.trainable_weights),
-        val_acc=fit.history["val_accuracy"][fit.kept],
-        history=fit.history,
-        val_probs=fit.val_probs,
-        kept=fit.kept,
-        head=model,
-        **scores(model, cache.features["val"], cache.features["test"], cache.labels("test")),
-    )
+    params = models.count_params(model.trainable_weights)
+    return scored_run("feature_extraction", cache, rows, seed, model, [fit], "features", params, head=model)
 
 
 def fine_tuned(cache: ActivationCache, per_class: int | None, seed: int, *, peak_lr: float = 1e-4) -> Run:
@@ -154,20 +165,9 @@ def fine_tuned(cache: ActivationCache, per_class: int | None, seed: int, *, peak
     model.compile(keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     make = loop.rows_by_epoch(cache.cut["train"][views], y, np.arange(len(views)), s.epoch_rows, seed)
     fit2 = loop.fit_epochs(model, make, cache.validation("cut"), epochs=s.fine_tune_epochs)
-    return Run(
-        approach="fine_tuned",
-        per_class=_per_class(cache, rows),
-        seed=seed,
-        seconds=round(sum(fit1.history["seconds"]) + sum(fit2.history["seconds"]), 2),
-        epochs=fit1.epochs + fit2.epochs,
-        trainable_params=report.trainable_params + models.count_params(stage1.trainable_weights),
-        val_acc=fit2.history["val_accuracy"][fit2.kept],
-        history=_joined(fit1, fit2),
-        val_probs=fit2.val_probs,
-        kept=fit2.kept,
-        head=stage1,
-        top_weights=top.get_weights(),
-        **scores(model, cache.cut["val"], cache.cut["test"], cache.labels("test")),
+    params = report.trainable_params + models.count_params(stage1.trainable_weights)
+    return scored_run(
+        "fine_tuned", cache, rows, seed, model, [fit1, fit2], "cut", params, head=stage1, top_weights=top.get_weights()
     )
 
 
@@ -191,19 +191,7 @@ def scratch(cache: ActivationCache, per_class: int | None, seed: int, *, epochs:
     )
     make = loop.rows_by_epoch(cache.small["train"], cache.labels("train"), rows, s.epoch_rows // 2, seed)
     fit = loop.fit_epochs(model, make, cache.validation("small"), epochs=epochs, monitor="val_accuracy")
-    return Run(
-        approach="scratch",
-        per_class=_per_class(cache, rows),
-        seed=seed,
-        seconds=round(sum(fit.history["seconds"]), 2),
-        epochs=fit.epochs,
-        trainable_params=models.count_params(model.trainable_weights),
-        val_acc=fit.history["val_accuracy"][fit.kept],
-        history=fit.history,
-        val_probs=fit.val_probs,
-        kept=fit.kept,
-        **scores(model, cache.small["val"], cache.small["test"], cache.labels("test")),
-    )
+    return scored_run("scratch", cache, rows, seed, model, [fit], "small", models.count_params(model.trainable_weights))
 
 
 def classifier(cache: ActivationCache, run: Run, *, from_activations: bool = False) -> keras.Model:

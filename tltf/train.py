@@ -268,8 +268,9 @@ def fine_tune(
     batch_size: int = 32,
     progress: bool = False,
 ) -> tuple[keras.callbacks.History, UnfreezeReport]:
-    """Stage 2 of transfer learning, as notebook 02 does it step by step; the course's one
-    fine-tuning routine (images, cached activations in notebook 04, sentences in notebook 05).
+    """Stage 2 of transfer learning, as notebook 02 does it step by step: the course's fine-tuning
+    routine on datasets (images in notebook 02, sentences in 05, sounds in 06; runs on cached arrays
+    use ``tltf.stages`` and ``tltf.loop`` instead).
 
     Unfreezes the top of ``base`` (inside ``model``, or ``model`` itself; see
     ``tltf.models.unfreeze``), compiles ``model`` with Adam (AdamW if ``weight_decay``) on a warm-up

@@ -1,7 +1,7 @@
 """Plumbing for notebook 09 (overfitting): the grid's effects, the forest plot, the fold analyses.
 
-``results`` everywhere maps (recipe name, per-class count or None) to the ``tltf.recipes.Result``
-of each seed, in seed order, so that two recipes at one size are paired by seed.
+``results`` everywhere maps (recipe name, per-class count or None) to the ``tltf.stages.Run`` (made
+by ``tltf.recipes.Grid``) of each seed, in seed order, so that two recipes at one size are paired by seed.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def forest_plot(test: dict, sizes: Sequence, *, title: str = "effect on test acc
 
 def plot_curves(runs: dict, heads: dict):
     """Training vs validation accuracy per epoch: a panel per size for fine-tuning (``runs``: size ->
-    Result) and for feature extraction (``heads``: size -> Keras History of stage 1). Returns the figure."""
+    Run) and for feature extraction (``heads``: size -> the history dict of stage 1, ``tltf.loop.Fit.history``).
+    Returns the figure."""
     fig, axes = plt.subplots(2, len(runs), figsize=(5 * len(runs), 6.5), squeeze=False)
     for col, k in enumerate(runs):
         for row, (name, history) in enumerate((("fine-tuning", runs[k].history), ("feature extraction", heads[k]))):
@@ -127,7 +128,7 @@ def best_technique_per_fold(results: dict, names: Sequence[str], k, labels, fold
 
 
 def overfitting_table(fine_tuned: dict, feature_extraction: dict) -> dict:
-    """``overfitting`` of each size's fine-tuning Result and stage-1 history, keyed
+    """``overfitting`` of each size's fine-tuning Run and stage-1 history, keyed
     ``fine_tuned_10``, ``feature_extraction_10``, ``fine_tuned_all``, ..."""
     return {
         f"{how}_{size_name(k)}": overfitting(history)
