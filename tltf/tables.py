@@ -1,4 +1,4 @@
-"""The README's benchmark tables, rendered from the records of the last full runs.
+"""The README's benchmark tables, rendered from the records of the last study runs.
 
 ``benchmarks/NAME.json`` is the record of ``python -m tltf.bench NAME`` (``tltf.bench`` writes it).
 Which of its numbers the README shows, and how, belongs to the lesson: ``README_TABLES``, a list of
@@ -97,7 +97,7 @@ def definitions(name: str) -> list[Table]:
 
 
 def load(name: str) -> dict | None:
-    """The recorded full run of a benchmark, or None."""
+    """The recorded study run of a benchmark (benchmarks/NAME.json), or None."""
     path = RECORDS / f"{name}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
@@ -130,10 +130,16 @@ def render(name: str, result: dict | None) -> str:
     """The README block of one benchmark (Markdown) from its record."""
     command = f"`python -m tltf.bench {name}` runs [`{BENCHMARKS[name]}`](notebooks/{BENCHMARKS[name]})."
     if result is None:
-        return f"{command} No full run is recorded yet."
+        return f"{command} No study run is recorded yet."
+    speed = (
+        f" (machine speed {result['speed_ips']:.0f} images/s; {result['wall_s_at_reference'] / 60:.1f} min at "
+        f"{result['reference_ips']} images/s)"
+        if "speed_ips" in result
+        else ""
+    )
     lines = [
         f"{command} Recorded run: {result['date']}, commit {result['commit']}, {result['mode']} mode, "
-        f"{result['wall_s'] / 60:.1f} min, peak memory {result.get('peak_rss_mb', 0):,.0f} MiB; "
+        f"{result['wall_s'] / 60:.1f} min{speed}, peak memory {result.get('peak_rss_mb', 0):,.0f} MiB; "
         f"{result['machine']}."
     ]
     fill = {key: cell(result, key, 2) for key in result}  # for {key} in labels and headers
