@@ -52,7 +52,7 @@ def run_grid(
 
 def summarize(runs: Sequence[Run]) -> list[dict]:
     """One row per approach and point: mean test accuracy over seeds with its 95 % interval (``ci95``,
-    a t interval on the logit scale, inside [0, 1]; None for one seed), standard deviation, min and
+    a t interval cut to [0, 1]; None for one seed), standard deviation, min and
     max, mean training seconds and the trainable parameters, and for two classes the test ROC AUC as
     ``auc`` (a ``stats.summary``); in the order the runs came (approach, then point)."""
     groups: dict[tuple[str, int], list[Run]] = {}
