@@ -1,7 +1,7 @@
 """Every number a notebook's prose quotes from its recorded run is in that record.
 
 The prose is the markdown cells of ``notebooks/NN_*.ipynb``; the record is ``benchmarks/NAME.json``
-(``tltf.tables.BENCHMARKS`` maps the one to the other), written by the last full run.
+(``tltf.tables.BENCHMARKS`` maps the one to the other), written by the last study run.
 
 Candidates: every number written with a decimal point (``0.863``, ``+7.6``, ``−12.7``, ``45.0``), and
 the integers that quote the run's cost (``45 minutes``, ``5,552 MiB``). Not candidates: numbers in
@@ -11,7 +11,7 @@ results of the run:
 - part of a name or a version (``Apache-2.0``, ``v2.0``, ``3.11.7``) or a licence (``CC BY 2.0``);
 - sizes in millions (``1.28 million`` photos, ``22.7 M`` weights);
 - a MobileNet width multiplier (``MobileNet v1 0.25``, ``width 0.25``);
-- quick-mode times (``quick mode about 1.5 min``: the records are full-mode runs) and budgets
+- quick-mode times (``quick mode about 1.5 min``: the records are study runs) and budgets
   (``target of 45 minutes``).
 
 Any other prose decimal that is not a result (a setting, a citation, arithmetic) is listed in

@@ -90,11 +90,8 @@ def run(name: str, *, mode: str = "study", keep: bool | None = None) -> dict:
         results_file = Path(scratch) / "record.json"
         saved_env = {key: os.environ.get(key) for key in (records.ENV, "TLTF_MODE", "TLTF_QUICK")}
         os.environ[records.ENV] = str(results_file)
-        os.environ["TLTF_MODE"] = mode
-        if mode == "quick":  # for code that reads only the older variable
-            os.environ["TLTF_QUICK"] = "1"
-        else:
-            os.environ.pop("TLTF_QUICK", None)
+        os.environ["TLTF_MODE"] = mode  # tltf.settings reads it; the older TLTF_QUICK would only confuse
+        os.environ.pop("TLTF_QUICK", None)
         if os.environ.get("TLTF_ASSETS"):  # the kernel runs in notebooks/: a relative mirror path would move
             os.environ["TLTF_ASSETS"] = str(Path(os.environ["TLTF_ASSETS"]).resolve())
         start = time.perf_counter()
