@@ -10,7 +10,8 @@ GloVe, padded batches), ``audio`` (YAMNet front end and network), ``cache`` (a r
 frozen activations), ``loop`` (the one training loop on arrays), ``stages`` (stateless training
 stages on a cache, one ``Run`` each), ``curves`` (learning-curve grids), ``recipes`` (fine-tuning
 regularisers), ``adapt`` (BatchNorm re-estimation and TENT, without labels), ``plots``, ``stats``
-(95 % intervals), ``record`` (what a notebook measured), ``bench`` (``python -m tltf.bench``: runs a
+(95 % intervals), ``record`` (what a notebook measured), ``recorded``
+(a learner's run beside the recorded study), ``bench`` (``python -m tltf.bench``: runs a
 notebook, keeps its record), ``tables`` (the README's benchmark tables) and ``cli``
 (``python -m tltf``). One lesson's own helpers live in ``notebooks/lessons/``.
 Import the submodules you need; this top level stays light (no TensorFlow import).

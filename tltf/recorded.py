@@ -1,0 +1,62 @@
+"""The recorded study beside a learner's run.
+
+A lesson runs one seed; the study behind each claim (``python -m tltf.bench NAME``) ran several seeds
+or folds and kept their mean and 95 % interval in ``benchmarks/NAME.json``. ``beside`` shows the two
+side by side, each labelled, so that a recorded number is never mistaken for the learner's own; a part
+that the lesson skips is shown from the record alone (pass ``None`` for it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from tltf.settings import settings
+from tltf.stats import format_interval
+from tltf.tables import RECORDS
+
+
+def study(name: str, records_dir: Path = RECORDS) -> dict:
+    """The study record of benchmark ``name`` (``records_dir/NAME.json``); ``{}`` when there is none yet."""
+    path = Path(records_dir) / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _shown(value, scale: float, digits: int) -> str:
+    """A number, or a ``tltf.stats`` summary dict, as text: ``0.871 (0.860 to 0.882)``."""
+    if isinstance(value, dict):
+        return format_interval(value, scale=scale, digits=digits)
+    value = float(value) * scale
+    return f"{value:.{digits}g}" if 0 < abs(value) < 0.01 else f"{value:.{digits}f}"  # a learning rate: 0.0003
+
+
+def _recorded(stored: dict, key: str, scale: float, digits: int) -> tuple[str, str]:
+    """``key``'s recorded value and how many runs it summarises (seeds or folds), as text."""
+    if f"{key}_mean" in stored:
+        value = {"mean": stored[f"{key}_mean"], "ci95": stored.get(f"{key}_ci95")}
+        runs = len(stored.get(f"{key}_values") or []) or "-"
+        return _shown(value, scale, digits), str(runs)
+    if isinstance(stored.get(key), int | float):
+        return _shown(stored[key], scale, digits), "1"
+    return "not recorded yet", "-"
+
+
+def beside(name: str, *, scale: float = 1.0, digits: int = 3, records_dir: Path = RECORDS, **yours) -> pd.DataFrame:
+    """One row per result: this run's value beside the recorded study's mean (95 % interval).
+
+    ``yours`` maps a record key (as passed to ``tltf.record.record``) to this run's number, a
+    ``tltf.stats`` summary dict, or ``None`` when this mode skipped it (shown as "recorded only").
+    ``scale=100`` shows points. Reads ``records_dir/NAME.json``; changes nothing.
+    """
+    stored = study(name, records_dir)
+    rows = {}
+    for key, value in yours.items():
+        recorded, runs = _recorded(stored, key, scale, digits)
+        mine = "recorded only (not run in this mode)" if value is None else _shown(value, scale, digits)
+        rows[key] = {f"your run ({settings().mode})": mine, "recorded study": recorded, "study runs": runs}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    source = f"{name}: {stored['date']}, commit {stored['commit']}" if stored else f"{name}: no study recorded yet"
+    table.index.name = f"recorded study {source}"
+    return table
