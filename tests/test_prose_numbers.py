@@ -1,7 +1,8 @@
 """Every number a notebook's prose quotes from its recorded run is in that record.
 
 The prose is the markdown cells of ``notebooks/NN_*.ipynb``; the record is ``benchmarks/NAME.json``
-(``tltf.tables.BENCHMARKS`` maps the one to the other), written by the last study run.
+(``tltf.tables.BENCHMARKS`` maps the one to the other), written by the last study run, and
+``benchmarks/NAME.lesson.json``, the last lesson run's (whose time the notebook's header quotes).
 
 Candidates: every number written with a decimal point (``0.863``, ``+7.6``, ``−12.7``, ``45.0``), and
 the integers that quote the run's cost (``45 minutes``, ``5,552 MiB``). Not candidates: numbers in
@@ -218,11 +219,15 @@ RECORD_OF = {nb[:2]: name for name, nb in BENCHMARKS.items()}  # "08" -> "shifte
 
 
 def record_numbers(number: str) -> list[tuple[str, float]]:
-    """The numbers of the record of notebook ``number`` ("08"); none without a record."""
-    path = REPO / "benchmarks" / f"{RECORD_OF.get(number)}.json"
-    if number not in RECORD_OF or not path.exists():
-        return []
-    return [(f"{RECORD_OF[number]}:{key}", x) for key, x in flatten(json.loads(path.read_text(encoding="utf-8")))]
+    """The numbers of the records of notebook ``number`` ("08"), its study run's and its lesson run's
+    (``NAME.lesson.json``: the header quotes its time); none without a record."""
+    found = []
+    for suffix in ("", ".lesson"):
+        path = REPO / "benchmarks" / f"{RECORD_OF.get(number)}{suffix}.json"
+        if number in RECORD_OF and path.exists():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            found += [(f"{RECORD_OF[number]}{suffix}:{key}", x) for key, x in flatten(stored)]
+    return found
 
 
 def record_intervals(number: str) -> list[tuple[str, float, float, float]]:
