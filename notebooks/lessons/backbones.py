@@ -6,8 +6,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from tltf import data, hub_layer, models, stats, train
 from tltf.tables import Table, measures
+
+#: The record's name of each row of the table (``hub_params``, ``mobilenet_v2_test_acc``, ...), in its order.
+SLUGS = ("hub", "mobilenet_v2", "mobilenet_025")
+#: The columns of a row, as ``compare_backbones`` returns them and ``record`` keeps them.
+COLUMNS = ("params", "size_mb", "images_per_s", "test_acc")
 
 
 def compare_backbones(
@@ -57,6 +64,27 @@ def compare_backbones(
             }
         )
     return rows
+
+
+def recorded_table(stored: dict, names: list[str]) -> pd.DataFrame:
+    """The backbone table of the recorded study ``stored`` (``tltf.recorded.study("backbones")``), for a
+    run that does not measure it: one row per name in ``names`` (in the order of ``SLUGS``), the columns
+    of ``compare_backbones``, the test accuracy as text with its interval. The index's name says that it is
+    the record, with its date and commit (and the hub row which module the study used); a value the record
+    lacks reads "not recorded yet". Changes nothing.
+    """
+    rows = {}
+    for name, slug in zip(names, SLUGS, strict=True):
+        row = {key: stored.get(f"{slug}_{key}", "not recorded yet") for key in COLUMNS[:-1]}
+        accuracy = {"mean": stored.get(f"{slug}_test_acc_mean"), "ci95": stored.get(f"{slug}_test_acc_ci95")}
+        row["test_acc"] = stats.format_interval(accuracy) if accuracy["mean"] is not None else "not recorded yet"
+        if slug == "hub" and "hub_module" in stored:
+            name = f"{name} ({stored['hub_module']})"
+        rows[name] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    source = f"{stored['date']}, commit {stored['commit']}" if stored else "no study recorded yet"
+    table.index.name = f"recorded study backbones: {source}"
+    return table
 
 
 #: The README's tables of this lesson's benchmark (``python -m tltf.bench backbones``), rendered by ``tltf.tables``.
