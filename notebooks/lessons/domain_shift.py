@@ -3,12 +3,16 @@ close the gap with a few labelled sentences of the target domain."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
+import pandas as pd
 
-from tltf import text, train
+from tltf import recorded, text, train
 from tltf.data import SENTIMENT_FILES, per_class_index
-from tltf.tables import Table, measures
+from tltf.settings import settings
+from tltf.tables import RECORDS, Table, measures
 
 #: Labelled target-domain sentences added to a source domain's training set (``gap_curve``); quick mode.
 GAP_KS, QUICK_GAP_KS = (0, 10, 26, 50, 100, 200, 300, 600), (0, 6, 16, 48)
@@ -64,6 +68,28 @@ def domain_matrix(train_on, sources=tuple(SENTIMENT_FILES)) -> dict[str, dict[st
         score = train_on(source)
         matrix[source] = {target: round(score(target), 4) for target in SENTIMENT_FILES}
     return matrix
+
+
+def matrix_beside(mine: dict[str, dict[str, float]], kind: str, *, records_dir: Path = RECORDS) -> pd.DataFrame:
+    """A domain grid of this run beside the recorded study's, each row labelled.
+
+    Rows are (trained on, run): "your run (MODE)" for each source domain in ``mine`` (a
+    ``domain_matrix``), then "recorded study" with the record's ``KIND_SOURCE_TARGET_mean`` of
+    ``records_dir/text.json`` for each source it holds (``kind`` is "frozen" or "finetuned"); one column
+    per tested domain. A source that this mode skipped appears from the record only. Reads only.
+    """
+    stored = recorded.study("text", records_dir)
+    rows = {}
+    for source in SENTIMENT_FILES:
+        if source in mine:
+            rows[(source, f"your run ({settings().mode})")] = [mine[source][t] for t in SENTIMENT_FILES]
+        cells = [stored.get(f"{kind}_{source}_{t}_mean") for t in SENTIMENT_FILES]
+        if any(c is not None for c in cells):
+            rows[(source, "recorded study")] = cells
+    index = pd.MultiIndex.from_tuples(list(rows), names=["trained on", "run"])
+    table = pd.DataFrame(list(rows.values()), index=index, columns=list(SENTIMENT_FILES), dtype=float)
+    table.columns.name = "tested on"
+    return table
 
 
 def source_plus_target(splits, source: str, target: str, k: int, *, seed: int = 0) -> np.ndarray:
