@@ -4,8 +4,8 @@ caching, runs that share no state, summaries and costs."""
 import numpy as np
 import pytest
 
-from lessons import time_and_cost
-from tltf import adapt, curves, data, models, stages
+from lessons import far_domains, time_and_cost
+from tltf import adapt, curves, data, models, plots, stages
 from tltf.cache import ActivationCache
 from tltf.curves import Run
 
@@ -120,6 +120,24 @@ def test_cost_in_core_hours_and_dollars():
         "gpu_hours": 1.0,
         "gpu_usd_same_time": 1.0,
     }
+
+
+def test_the_recorded_study_s_curves_are_drawn_dashed_and_labelled_beside_the_run():
+    summary = [{"approach": a, "per_class": 180, "mean": 0.8, "min": 0.8, "max": 0.8} for a in curves.APPROACHES]
+    stored = {"points": [5, 180], **{f"{a}_{k}_mean": 0.5 for a in curves.APPROACHES for k in (5, 180)}}
+    fig = time_and_cost.add_recorded_curves(plots.plot_learning_curves(summary), stored)
+    recorded = [line for line in fig.axes[0].lines if line.get_label().endswith("recorded study")]
+    assert len(recorded) == 3 and all(line.get_linestyle() == "--" for line in recorded)
+    assert list(recorded[0].get_xdata()) == [5, 180]
+    xray = {f"xray_acc_{m}_{k}_mean": 0.5 for m in far_domains.METHOD_NAMES.values() for k in far_domains.GRID_POINTS}
+    fig = far_domains.add_recorded_curves(plots.plot_learning_curves(summary), xray, largest=1214)
+    assert [list(line.get_xdata()) for line in fig.axes[0].lines][-1] == [10, 50, 1214]
+    quick = far_domains.add_recorded_curves(plots.plot_learning_curves(summary), xray, largest=16)
+    assert not any(line.get_label().endswith("recorded study") for line in quick.axes[0].lines)
+    table = far_domains.choice_beside({"nearest": {"mean": 0.9, "ci95": [0.8, 0.95]}}, {"bilinear": {"mean": 0.85}})
+    assert (
+        table.loc["bilinear"].iloc[0].startswith("recorded only") and table.loc["nearest"].iloc[1] == "not recorded yet"
+    )
 
 
 def test_run_grid_reuses_the_runs_it_is_given(monkeypatch):

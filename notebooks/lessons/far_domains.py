@@ -1,4 +1,5 @@
-"""Notebook 07's plumbing: the side-by-side pictures, the grid's tables and its record keys."""
+"""Notebook 07's plumbing: the side-by-side pictures, the grid's tables and its record keys, and a
+choice of the lesson beside the recorded study's."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import pandas as pd
 from tltf import data, stats
 from tltf.curves import Run
 from tltf.probes import MOBILENET_V2_DEPTHS
+from tltf.settings import settings
 from tltf.tables import Table, measures
 
 #: The record's names for notebook 04's approaches.
 METHOD_NAMES = {"feature_extraction": "frozen", "fine_tuned": "finetuned", "scratch": "scratch"}
+#: The recorded study's points of the grid, as its keys name them: labelled X-rays per class, or all of them.
+GRID_POINTS = (10, 50, "all")
 
 
 def show_examples(xrays: data.Examples, flowers: data.Examples, class_names: Sequence[str], n: int = 8) -> plt.Figure:
@@ -87,6 +91,40 @@ def grid_record(runs: Sequence[Run], summary: Sequence[dict]) -> dict:
     return keys
 
 
+def grid_keys() -> list[str]:
+    """The recorded study's keys of the grid (``grid_record``'s), accuracy first, then AUC."""
+    return [f"xray_{metric}_{m}_{k}" for metric in ("acc", "auc") for m in METHOD_NAMES.values() for k in GRID_POINTS]
+
+
+def add_recorded_curves(fig: plt.Figure, stored: dict, largest: int) -> plt.Figure:
+    """Draws on ``fig`` (``tltf.plots.plot_learning_curves``'s figure) the recorded study's mean test
+    accuracy of each approach at 10, 50 and all (``largest``) X-rays per class, dashed and labelled
+    "recorded study", in the colour of the approach's own line. ``stored``: the record,
+    ``tltf.recorded.study("far-domains")``. Nothing is drawn for a ``largest`` of 50 or fewer (quick
+    mode's subset, where "all" is not the study's all) or without a record. Returns ``fig``."""
+    ax = fig.axes[0]
+    x = [largest if k == "all" else k for k in GRID_POINTS]
+    for i, (approach, method) in enumerate(METHOD_NAMES.items()):
+        keys = [f"xray_acc_{method}_{k}_mean" for k in GRID_POINTS]
+        if largest > 50 and all(key in stored for key in keys):
+            label = f"{approach.replace('_', ' ')}, recorded study"
+            ax.plot(x, [stored[key] for key in keys], linestyle="--", marker="x", color=f"C{i}", alpha=0.6, label=label)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def choice_beside(mine: dict, stored: dict) -> pd.DataFrame:
+    """The options of one choice, this run's score of each beside the recorded study's: ``mine`` and
+    ``stored`` map an option ("nearest") to a ``tltf.stats`` summary dict; an option this run skipped
+    reads "recorded only (not run in this mode)", one the record lacks "not recorded yet"."""
+    rows = {}
+    for option in dict.fromkeys([*stored, *mine]):
+        yours = stats.format_interval(mine[option]) if option in mine else "recorded only (not run in this mode)"
+        study = stats.format_interval(stored[option]) if option in stored else "not recorded yet"
+        rows[option] = {f"your run ({settings().mode})": yours, "recorded study": study}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 #: The README's label of each approach of the grid (``METHOD_NAMES``).
 METHOD_LABELS = {
     "feature_extraction": "frozen ImageNet features + head",
@@ -99,7 +137,7 @@ README_TABLES: list[Table] = [
     *(
         Table(
             [
-                (METHOD_LABELS[a], tuple(f"xray_{metric}_{m}_{k}" for k in (10, 50, "all")), 3)
+                (METHOD_LABELS[a], tuple(f"xray_{metric}_{m}_{k}" for k in GRID_POINTS), 3)
                 for a, m in METHOD_NAMES.items()
             ],
             (f"X-rays ({{dataset}}, {{grid_input_px}} px), test {name}, mean over 3 seeds", "10", "50", "all"),

@@ -1,10 +1,12 @@
 """Notebook 04's time and cost: how long each approach takes to reach a validation accuracy, and
-what that time costs in CPU core-hours and dollars."""
+what that time costs in CPU core-hours and dollars; and the recorded study's learning curves, drawn
+beside a lesson's own."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from tltf.curves import APPROACHES, Run
@@ -59,6 +61,22 @@ def cost(seconds: float, *, cores: int, core_hour_usd: float, gpu_hour_usd: floa
         "gpu_hours": round(hours, 5),
         "gpu_usd_same_time": round(hours * gpu_hour_usd, 5),
     }
+
+
+def add_recorded_curves(fig: plt.Figure, stored: dict) -> plt.Figure:
+    """Draws on ``fig`` (``tltf.plots.plot_learning_curves``'s figure) the recorded study's mean test
+    accuracy of each approach at each of its points, dashed and labelled "recorded study", in the colour
+    of the approach's own line. ``stored``: the record, ``tltf.recorded.study("learning-curves")``
+    (nothing is drawn without one). Returns ``fig``."""
+    ax = fig.axes[0]
+    for i, approach in enumerate(APPROACHES):
+        points = [k for k in stored.get("points", []) if f"{approach}_{k}_mean" in stored]
+        if points:
+            means = [stored[f"{approach}_{k}_mean"] for k in points]
+            label = f"{approach.replace('_', ' ')}, recorded study"
+            ax.plot(points, means, linestyle="--", marker="x", color=f"C{i}", alpha=0.6, label=label)
+    ax.legend(fontsize=7)
+    return fig
 
 
 #: The README's label of each approach (``tltf.curves.APPROACHES``) in notebook 04's study run.
