@@ -97,3 +97,10 @@ def test_a_paired_difference_is_unbounded_but_clipped_to_the_range_of_a_differen
     assert in_points["ci95"] == [-100.0, 100.0] and in_points["mean"] == pytest.approx(100 / 3, abs=1e-3)
     near = stats.paired([0.9, 0.92, 0.95], [0.88, 0.9, 0.89], bounds=(0, 1))  # far from +-1: untouched
     assert near["ci95"] == stats.paired([0.9, 0.92, 0.95], [0.88, 0.9, 0.89])["ci95"]
+
+
+def test_accuracies_over_seeds_or_of_one_run():
+    over_seeds = stats.accuracies([0.8, 0.9, 0.85], n=300)
+    assert over_seeds == stats.summary([0.8, 0.9, 0.85], bounds=(0, 1))
+    one_run = stats.accuracies([0.9], n=300)  # a lesson's one seed: the test split's Wilson interval
+    assert one_run == stats.from_accuracy(0.9, 300) and one_run["ci95"][0] < 0.9 < one_run["ci95"][1]

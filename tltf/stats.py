@@ -94,6 +94,15 @@ def from_accuracy(accuracy: float, n: int, *, digits: int = 4) -> dict:
     return {"mean": round(float(accuracy), digits), "ci95": [round(c, digits) for c in wilson(round(accuracy * n), n)]}
 
 
+def accuracies(values, n: int, *, digits: int = 4) -> dict:
+    """Test accuracies of repeated runs (seeds), each on the same ``n`` items: ``summary`` over the runs
+    (bounded to [0, 1]); with one run (a lesson), that run's Wilson interval on its ``n`` items."""
+    values = np.atleast_1d(np.asarray(values, dtype=float))
+    if len(values) == 1:
+        return from_accuracy(values[0], n, digits=digits)
+    return summary(values, digits=digits, bounds=(0, 1))
+
+
 def paired(a, b, *, digits: int = 4, bounds: tuple[float, float] | None = None) -> dict:
     """Per-fold or per-seed values of A minus B (same folds or seeds), as ``summary`` does.
 
