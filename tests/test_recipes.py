@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lessons import overfitting as of
-from tltf import recipes
+from tltf import data, recipes
 from tltf.settings import settings
 
 
@@ -87,6 +87,25 @@ def test_a_fold_run_validates_on_the_held_out_training_photos(recipe_grid):
     assert all(w.regularizer is None for w in grid.cache.top.weights)
     with pytest.raises(ValueError, match="MixUp"):
         grid.run(recipes.Recipe(mix="mixup"), 5, seed=0, fold=fold)
+
+
+def test_new_views_forget_the_runs_made_on_the_old_ones_and_stage_1_keeps_its_fit(recipe_grid):
+    grid = recipes.Grid(recipe_grid.cache, recipe_grid.images, recipe_grid.views)
+    augmented, plain = recipes.Recipe(epochs=1, augment="flip_rotate_zoom"), recipes.Recipe(epochs=1)
+    first, plain_run = grid.run(augmented, 5, seed=0), grid.run(plain, 5, seed=0)
+    grid.views = {"flip_rotate_zoom": grid.cache.cut["train"][None]}  # one view: the photos as they are
+    again = grid.run(augmented, 5, seed=0)
+    assert again is not first and grid.run(plain, 5, seed=0) is plain_run
+    np.testing.assert_allclose(again.test_probs, plain_run.test_probs, atol=1e-6)
+    head, fit = grid.stage1(5, seed=0)
+    assert grid.head(5, seed=0) is head and fit.epochs == len(fit.history["val_loss"]) > 0
+
+
+def test_photos_transformed_before_mixing_do_not_depend_on_which_pools_came_first(recipe_grid):
+    cache, images = recipe_grid.cache, recipe_grid.images
+    one, other = (recipes.Grid(cache, images, {}, before_mix=data.augmentation(42)) for _ in range(2))
+    one.mixed("mixup", 5, seed=1, pools=1)
+    np.testing.assert_allclose(one.mixed("mixup", 5, 0, pools=1)[0], other.mixed("mixup", 5, 0, pools=1)[0], atol=1e-5)
 
 
 def test_mixed_photos_have_soft_labels_that_sum_to_one(recipe_grid):

@@ -115,9 +115,11 @@ class Grid:
     ``views`` maps an ``augment`` name to cached activations of augmented training photos, shape
     (views, n_train, *activation shape); ``images`` are the training photos, uint8 (n_train, size,
     size, 3), which MixUp and CutMix mix before the lower part. ``before_mix``, a layer, transforms
-    the photos before they are mixed (None: MixUp and CutMix alone, as notebook 09 measures them).
-    Side effects: keeps each subset's stage-1 head, mixed activations and runs in memory; each run
-    trains its own copy of the top blocks (``ActivationCache.new_top``), never the cache's.
+    the photos before they are mixed (None: MixUp and CutMix alone, as notebook 09 measures them);
+    each subset and seed gets a fresh copy of it, so its random draws do not depend on the order in
+    which the pools are made. Side effects: keeps each subset's stage-1 head, mixed activations and
+    runs in memory; each run trains its own copy of the top blocks (``ActivationCache.new_top``),
+    never the cache's. Setting ``views`` forgets the runs made on the views it replaces.
     """
 
     def __init__(
@@ -128,28 +130,44 @@ class Grid:
         *,
         before_mix: keras.layers.Layer | None = None,
     ):
-        self.cache, self.images, self.views, self.before_mix = cache, images, views, before_mix
+        self.cache, self.images, self.before_mix = cache, images, before_mix
         self.num_classes = cache.num_classes
         #: The training labels one-hot, float32 (n_train, classes): the recipes' loss takes one-hot labels.
         self.onehot = keras.utils.to_categorical(cache.labels("train"), self.num_classes).astype("float32")
-        self._heads: dict[tuple, keras.Model] = {}
+        self._heads: dict[tuple, tuple[keras.Model, loop.Fit]] = {}
         self._mixed: dict[tuple[str, int | None, int], tuple[np.ndarray, np.ndarray]] = {}
         self._runs: dict[tuple, stages.Run] = {}
+        self.views = views
+
+    @property
+    def views(self) -> dict[str, np.ndarray]:
+        """The cached augmented views, by ``augment`` name."""
+        return self._views
+
+    @views.setter
+    def views(self, views: dict[str, np.ndarray]) -> None:
+        """New views: the runs made on the old ones are forgotten (a run's memo key names the view, not its data)."""
+        self._views = views
+        self._runs = {key: run for key, run in self._runs.items() if not key[0].augment}
 
     def rows(self, per_class: int | None, seed: int, fold: Fold | None = None) -> np.ndarray:
         """Training rows of this subset (``ActivationCache.subset``), or of the fold's training part."""
         return self.cache.subset(per_class, seed) if fold is None else fold[0]
 
-    def head(self, per_class: int | None, seed: int, fold: Fold | None = None) -> keras.Model:
-        """Stage 1 for this subset (or fold) and seed (``tltf.stages.head``), trained once and shared
-        (read only: each run trains a copy)."""
+    def stage1(self, per_class: int | None, seed: int, fold: Fold | None = None) -> tuple[keras.Model, loop.Fit]:
+        """Stage 1 for this subset (or fold) and seed (``tltf.stages.head``): (head, its ``loop.Fit``),
+        trained once and shared (read only: each run trains a copy of the head)."""
         key = (per_class, seed, None if fold is None else tuple(fold[1]))
         if key not in self._heads:
             val_rows = None if fold is None else fold[1]
-            self._heads[key] = stages.head(self.cache, self.rows(per_class, seed, fold), seed, val_rows=val_rows)[0]
+            self._heads[key] = stages.head(self.cache, self.rows(per_class, seed, fold), seed, val_rows=val_rows)
         return self._heads[key]
 
-    def mixed(self, mix: str, per_class: int | None, seed: int, pools: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    def head(self, per_class: int | None, seed: int, fold: Fold | None = None) -> keras.Model:
+        """The stage-1 head of this subset (or fold) and seed (``stage1``)."""
+        return self.stage1(per_class, seed, fold)[0]
+
+    def mixed(self, mix: str, per_class: int | None, seed: int, pools: int = 2) -> tuple[np.ndarray, np.ndarray]:
         """``pools`` epochs of mixed training photos for this subset, through the lower part:
         (activations (pools, rows, ...), soft labels (pools, rows, classes)). With all photos the
         subset is the same for every seed, so the pools are made once (like the augmented views)."""
@@ -157,14 +175,15 @@ class Grid:
         if key not in self._mixed:
             rows = self.cache.subset(per_class, key[2])
             layer = {"mixup": keras.layers.MixUp, "cutmix": keras.layers.CutMix}[mix](seed=key[2])
+            before = None if self.before_mix is None else _fresh(self.before_mix)
             x, y = [], []
             for pool in range(pools):
                 order = rows[loop.epoch_order(len(rows), settings().epoch_rows, key[2], 1000 + pool)]
                 for start in range(0, len(order), 32):
                     batch = order[start : start + 32]
                     images = self.images[batch].astype("float32")
-                    if self.before_mix is not None:
-                        images = self.before_mix(images, training=True)
+                    if before is not None:
+                        images = before(images, training=True)
                     out = layer({"images": images, "labels": self.onehot[batch]})
                     x.append(self.cache.lower.predict_on_batch(out["images"]))
                     y.append(keras.ops.convert_to_numpy(out["labels"]))
@@ -216,6 +235,9 @@ class Grid:
         make, epoch_rows = self._epochs(recipe, rows, per_class, seed)
         steps = loop.steps_per_epoch(epoch_rows, 0)
         model.compile(optimizer=recipe.optimizer(steps), loss=recipe.loss(), metrics=["accuracy"])
+        # Its variables now, not inside the first traced step: TensorFlow keeps, for the whole process,
+        # a conditional per variable made inside a traced function (about 90 a run, and their memory).
+        model.optimizer.build(model.trainable_variables)
         fit = loop.fit_epochs(
             model,
             make,
@@ -226,3 +248,8 @@ class Grid:
         )
         params = report.trainable_params + models.count_params(head.trainable_weights)
         return stages.scored_run("recipe", cache, rows, seed, model, [fit], "cut", params, recipe=recipe)
+
+
+def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A new copy of ``layer`` from its config: a seeded random layer starts its draws again."""
+    return layer.__class__.from_config(layer.get_config())

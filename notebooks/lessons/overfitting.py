@@ -12,8 +12,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tltf import recipes, stats
+from tltf import recipes, recorded, stats
+from tltf.settings import settings
 from tltf.tables import Table
+
+#: The benchmark whose record (``benchmarks/overfitting.json``) this lesson shows beside its runs.
+NAME = "overfitting"
 
 #: Techniques that change the training photos: at most one of them enters the combined recipe.
 DATA_TECHNIQUES = ("flip_rotate_zoom", "randaugment", "mixup", "cutmix")
@@ -48,9 +52,10 @@ def effect_table(val: dict, test: dict) -> pd.DataFrame:
     return table[sorted(table.columns, key=lambda c: (c.split(", ")[1] != "10", c))]
 
 
-def forest_plot(test: dict, sizes: Sequence, *, title: str = "effect on test accuracy (points)"):
-    """One panel per size: each technique's paired effect on test accuracy, mean and 95 % interval,
-    against the dashed zero line (no effect). Returns the figure."""
+def forest_plot(test: dict, sizes: Sequence, *, title: str = "effect on test accuracy (points)", label: str = ""):
+    """One panel per size: each technique's paired effect on test accuracy, mean and 95 % interval
+    (a dot alone without one), against the dashed zero line (no effect); ``label`` says whose effects
+    they are ("your run", "recorded study"). Returns the figure."""
     techniques = list(dict.fromkeys(t for t, _ in test))
     fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.45 * len(techniques) + 1.2), sharey=True)
     for ax, k in zip(np.atleast_1d(axes), sizes, strict=True):
@@ -63,8 +68,48 @@ def forest_plot(test: dict, sizes: Sequence, *, title: str = "effect on test acc
         ax.set(title=f"{size_name(k)} photos per class", xlabel=title)
         ax.set_yticks(range(len(techniques)), techniques)
     np.atleast_1d(axes)[0].invert_yaxis()
+    if label:
+        fig.suptitle(label)
     fig.tight_layout()
     return fig
+
+
+def recorded_effects(sizes: Sequence, stored: dict | None = None) -> dict:
+    """The recorded study's test effects, ``{(technique, size): {"mean", "ci95"}}`` in points, as
+    ``effects`` gives them (for ``forest_plot``); ``stored`` defaults to ``tltf.recorded.study(NAME)``.
+    A technique or size the record lacks is left out."""
+    stored = recorded.study(NAME) if stored is None else stored
+    out = {}
+    for t in recipes.TECHNIQUES:
+        for k in sizes:
+            key = f"effect_points_{t}_{size_name(k)}"
+            if f"{key}_mean" in stored:
+                out[t, k] = {"mean": stored[f"{key}_mean"], "ci95": stored.get(f"{key}_ci95")}
+    return out
+
+
+def by_record_key(effects: dict, sizes: Sequence, prefix: str = "effect_points") -> dict:
+    """Every technique at every size under its record key (``effect_points_dropout_10``): this run's
+    effect, or None where it did not measure it (``tltf.recorded.beside`` shows those as recorded only)."""
+    return {f"{prefix}_{t}_{size_name(k)}": effects.get((t, k)) for t in recipes.TECHNIQUES for k in sizes}
+
+
+def beside_values(yours: dict, keys: Sequence[str], stored: dict | None = None) -> pd.DataFrame:
+    """``tltf.recorded.beside`` for record entries that are not numbers (choices, epochs, lists): one
+    row per key, this run's value (``yours[key]``; missing: not run in this mode) beside the recorded
+    study's, both as text. ``stored`` defaults to ``tltf.recorded.study(NAME)``."""
+    stored = recorded.study(NAME) if stored is None else stored
+    mine = f"your run ({settings().mode})"
+    rows = {
+        key: {
+            mine: str(yours[key]) if key in yours else "recorded only (not run in this mode)",
+            "recorded study": str(stored[key]) if key in stored else "not recorded yet",
+        }
+        for key in keys
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = f"recorded study {NAME}: {stored['date']}" if stored else f"{NAME}: no study recorded yet"
+    return table
 
 
 def plot_curves(runs: dict, heads: dict):
@@ -137,16 +182,21 @@ def overfitting_table(fine_tuned: dict, feature_extraction: dict) -> dict:
     }
 
 
-def compare(test_acc: dict, sizes: Sequence) -> dict:
+def compare(test_acc: dict, sizes: Sequence, n_test: int | None = None) -> dict:
     """Test accuracy of "recipe", "plain" and "fe" (``test_acc[name, size]``: one per seed) and the
-    recipe's paired gains over the other two, in points, as ``stats`` summaries keyed for the record."""
+    recipe's paired gains over the other two, in points, as ``stats`` summaries keyed for the record.
+    With one seed and ``n_test`` (the test split's size), an accuracy's interval is the test split's
+    alone (Wilson, ``stats.from_accuracy``); a gain of one seed has none."""
+
+    def accuracy(values: np.ndarray) -> dict:
+        if len(values) == 1 and n_test:
+            return stats.from_accuracy(values[0], n_test)
+        return stats.summary(values, bounds=(0, 1))
+
     out = {}
     for k in sizes:
         size = size_name(k)
-        out |= {
-            f"{name}_test_acc_{size}": stats.summary(test_acc[name, k], bounds=(0, 1))
-            for name in ("recipe", "plain", "fe")
-        }
+        out |= {f"{name}_test_acc_{size}": accuracy(test_acc[name, k]) for name in ("recipe", "plain", "fe")}
         out[f"recipe_gain_points_{size}"] = stats.paired(100 * test_acc["recipe", k], 100 * test_acc["plain", k])
         out[f"recipe_minus_fe_points_{size}"] = stats.paired(100 * test_acc["recipe", k], 100 * test_acc["fe", k])
     return out
@@ -213,6 +263,12 @@ def technique_label(technique: str) -> str:
 def _at_sizes(key: str) -> tuple[str, ...]:
     """``key`` at 10 photos per class and at all of them: the record's keys of one README row."""
     return tuple(f"{key}_{size_name(k)}" for k in (10, None))
+
+
+def headline(comparison: dict, keys: Sequence[str]) -> dict:
+    """``keys`` (the record's names of ``compare``'s results) at both sizes, with this run's values or
+    None where it did not run that size: ``tltf.recorded.beside``'s arguments."""
+    return {key: comparison.get(key) for name in keys for key in _at_sizes(name)}
 
 
 #: The README's tables of this lesson's benchmark (``python -m tltf.bench overfitting``), one row per technique.
