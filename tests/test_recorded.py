@@ -8,7 +8,14 @@ from tltf import recorded
 def test_a_run_is_shown_beside_the_recorded_study_and_skipped_parts_are_labelled(tmp_path, monkeypatch):
     monkeypatch.setenv("TLTF_MODE", "lesson")
     stored = {"date": "2026-12-06 10:00 UTC", "commit": "abc1234", "acc_mean": 0.87, "acc_ci95": [0.86, 0.88]}
-    stored |= {"acc_values": [0.86, 0.87, 0.88], "gain_points_mean": 1.5, "gain_points_ci95": [-0.5, 3.5], "lr": 3e-4}
+    stored |= {
+        "acc_values": [0.86, 0.87, 0.88],
+        "gain_points_mean": 1.5,
+        "gain_points_ci95": [-0.5, 3.5],
+        "lr": 3e-4,
+        "drop": 0.5,
+        "drop_ci95": [0.4, 0.6],
+    }
     (tmp_path / "demo.json").write_text(json.dumps(stored))
     mine = {"mean": 0.9, "ci95": [0.85, 0.93]}
     table = recorded.beside("demo", records_dir=tmp_path, acc=mine, gain_points=None, lr=1e-3, missing=0.5)
@@ -20,6 +27,8 @@ def test_a_run_is_shown_beside_the_recorded_study_and_skipped_parts_are_labelled
         table.loc["lr", "recorded study"] == "0.0003" and table.loc["missing", "recorded study"] == "not recorded yet"
     )
     assert "commit abc1234" in table.index.name
+    both = recorded.beside("demo", records_dir=tmp_path, drop=0.45)  # a number kept with its KEY_ci95
+    assert both.loc["drop", "recorded study"] == "0.500 (0.400 to 0.600)"
 
 
 def test_without_a_record_every_row_says_so(tmp_path):

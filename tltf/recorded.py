@@ -34,8 +34,9 @@ def _shown(value, scale: float, digits: int) -> str:
 
 def _recorded(stored: dict, key: str, scale: float, digits: int) -> tuple[str, str]:
     """``key``'s recorded value and how many runs it summarises (seeds or folds), as text."""
-    if f"{key}_mean" in stored:
-        value = {"mean": stored[f"{key}_mean"], "ci95": stored.get(f"{key}_ci95")}
+    mean = stored.get(f"{key}_mean", stored.get(key) if f"{key}_ci95" in stored else None)
+    if mean is not None:  # a summary flattened (KEY_mean, KEY_ci95), or a number with its KEY_ci95
+        value = {"mean": mean, "ci95": stored.get(f"{key}_ci95")}
         runs = len(stored.get(f"{key}_values") or []) or "-"
         return _shown(value, scale, digits), str(runs)
     if isinstance(stored.get(key), int | float):
