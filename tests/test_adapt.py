@@ -1,5 +1,8 @@
 """Label-free adaptation (tltf.adapt): BatchNorm re-estimation and TENT change only what they should."""
 
+import gc
+import weakref
+
 import keras
 import numpy as np
 import pytest
@@ -91,3 +94,29 @@ def test_tent_trains_only_the_batchnorm_scale_and_shift_and_lowers_the_entropy()
 def test_entropy_is_zero_for_one_hot_and_log_k_for_uniform():
     assert float(adapt.entropy(np.eye(3, dtype="float32"))) == pytest.approx(0.0, abs=1e-6)
     assert float(adapt.entropy(np.full((2, 4), 0.25, dtype="float32"))) == pytest.approx(np.log(4), rel=1e-6)
+
+
+def test_each_model_is_traced_once_for_every_batch_size_and_not_kept_alive_by_its_traces():
+    model = _model()
+    images = _images(40)
+    for _ in range(2):  # batches of 16, 16 and 8, twice: the second call reuses the first one's traces
+        adapt.reestimate_batchnorm(model, images, batch_size=16)
+        adapt.tent(model, images, batch_size=16)
+    traced = adapt._COMPILED[model]
+    assert len(traced) == 2 and all(f.experimental_get_tracing_count() == 1 for f in traced.values())
+    alive = weakref.ref(model)
+    del model, traced
+    gc.collect()
+    assert alive() is None  # its traces went with it
+
+
+def test_statistics_kept_after_reestimation_are_put_back_exactly():
+    model = _model()
+    images, before = _images(40, 30.0), model.get_weights()
+    adapt.reestimate_batchnorm(model, images)
+    kept, adapted = adapt.batchnorm_statistics(model), model.predict(images, verbose=0)
+    model.set_weights(before)
+    adapt.set_batchnorm_statistics(model, kept)
+    np.testing.assert_array_equal(model.predict(images, verbose=0), adapted)
+    with pytest.raises(ValueError, match="another model"):
+        adapt.set_batchnorm_statistics(model, kept[:1])

@@ -9,10 +9,12 @@ their own copy of the top blocks (``new_top``), so that no run changes another r
 
 from __future__ import annotations
 
+import copy
 import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tltf import adapt, data, models, train
 
@@ -29,6 +31,8 @@ class ActivationCache:
     ``data.augmentation(42)``). ``statistics="train"`` first re-estimates the backbone's BatchNorm
     statistics on the training images (``tltf.adapt``), so that every run learns on features
     normalised by its own domain's statistics (default "imagenet": the pre-trained ones).
+    ``augmented_views`` computes further views of the training images (another augmentation) once, and
+    ``with_views`` gives a cache that trains on them and shares everything else with this one.
     """
 
     def __init__(
@@ -45,7 +49,7 @@ class ActivationCache:
     ):
         if statistics not in ("imagenet", "train"):
             raise ValueError(f'statistics must be "imagenet" or "train", got {statistics!r}.')
-        self.splits, self.views, self.blocks = splits, views, blocks
+        self.splits, self.views, self.blocks, self.interpolation = splits, views, blocks, interpolation
         self.spec = models.get_backbone(backbone)
         self.num_classes = len(splits.class_names)
         self.base = models.load_backbone(self.spec)
@@ -103,6 +107,38 @@ class ActivationCache:
         if val_rows is None:
             return cache["val"], self.labels("val")
         return cache["train"][val_rows], self.labels("train")[val_rows]
+
+    def augmented_views(self, augment: keras.layers.Layer, views: int = 1) -> np.ndarray:
+        """The lower part's activations of ``views`` more passes over the training images, each through
+        ``augment(images, training=True)`` (new random draws every pass; this cache's own views are not
+        recomputed): float32 (views, n_train, *activation shape), read only. ``with_views`` trains runs
+        on them; ``tltf.recipes.Grid`` takes them as one of its ``views``."""
+        transform = tf.function(lambda images: augment(images, training=True))  # as train.extract_features
+        dataset = data.make_dataset(self.splits.train, self.spec.image_size, interpolation=self.interpolation)
+        cut = [self.lower.predict_on_batch(transform(images)) for _ in range(views) for images, _ in dataset]
+        out = np.concatenate(cut).reshape(views, len(self.labels("train")), *cut[0].shape[1:])
+        out.setflags(write=False)
+        return out
+
+    def with_views(self, extra: np.ndarray) -> ActivationCache:
+        """A cache whose training views are this cache's first (the photos as they are) followed by
+        ``extra``, activations (views, n_train, *activation shape) such as ``augmented_views`` gives:
+        runs on it train on those views instead of this cache's. Everything else (backbone, splits,
+        validation and test arrays, small images) is shared with this cache, not copied; the new views'
+        pooled features are computed through the frozen top blocks. Read only, like this cache."""
+        n, shape = len(self.labels("train")), self.cut["train"].shape[1:]
+        if extra.shape[1:] != (n, *shape):
+            raise ValueError(f"with_views needs activations of shape (views, {n}, {shape}), got {extra.shape}.")
+        flat = extra.reshape(-1, *extra.shape[2:])
+        other = copy.copy(self)
+        other.views = 1 + len(extra)
+        other.prep_seconds = dict(self.prep_seconds)
+        other.cut = {**self.cut, "train": np.concatenate([self.cut["train"][:n], flat])}
+        features = self.top.predict(flat, batch_size=64, verbose=0)
+        other.features = {**self.features, "train": np.concatenate([self.features["train"][:n], features])}
+        for array in (other.cut["train"], other.features["train"]):
+            array.setflags(write=False)
+        return other
 
     def new_top(self, weights: list[np.ndarray] | None = None) -> keras.Model:
         """A copy of the top blocks with the pre-trained weights (or ``weights``), frozen: a run

@@ -72,6 +72,18 @@ def table(methods: Mapping[str, Sequence[Mapping[str, float]]], names: Sequence[
     return pd.DataFrame(cells).loc[list(names)]
 
 
+def differences(gains: Mapping[str, dict], source: str) -> pd.DataFrame:
+    """Paired differences in points (``stats.paired`` dicts, one per row) with their 95 % interval and
+    verdict; ``source`` says whose they are ("this run", "recorded study") and heads the rows."""
+    rows = {
+        what: {"points (95 % interval)": stats.format_interval(g, digits=1), "verdict": stats.verdict(g.get("ci95"))}
+        for what, g in gains.items()
+    }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = source
+    return table
+
+
 def plot_severity(
     methods: Mapping[str, Sequence[Mapping[str, float]]], corruptions: Sequence[str], severities: Sequence[int]
 ) -> plt.Figure:
