@@ -219,13 +219,15 @@ RECORD_OF = {nb[:2]: name for name, nb in BENCHMARKS.items()}  # "08" -> "shifte
 
 
 def record_numbers(number: str) -> list[tuple[str, float]]:
-    """The numbers of the records of notebook ``number`` ("08"), its study run's and its lesson run's
-    (``NAME.lesson.json``: the header quotes its time); none without a record."""
+    """The numbers of the record of notebook ``number`` ("08"), and its lesson run's time (``wall_s`` of
+    ``NAME.lesson.json``, which the header quotes; the lesson's results are one seed, never quoted as
+    the study's); none without a record."""
     found = []
     for suffix in ("", ".lesson"):
         path = REPO / "benchmarks" / f"{RECORD_OF.get(number)}{suffix}.json"
         if number in RECORD_OF and path.exists():
             stored = json.loads(path.read_text(encoding="utf-8"))
+            stored = {"wall_s": stored.get("wall_s")} if suffix else stored
             found += [(f"{RECORD_OF[number]}{suffix}:{key}", x) for key, x in flatten(stored)]
     return found
 

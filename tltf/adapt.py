@@ -85,7 +85,7 @@ def reestimate_batchnorm(model: keras.Model, images: np.ndarray | tf.data.Datase
 
         return batch_statistics
 
-    seen, total = 0, None
+    original, seen, total = batchnorm_statistics(model), 0, None
     try:
         for layer in layers:
             layer.trainable, layer.momentum = True, 0.0  # a frozen BatchNormalization layer ignores training=True
@@ -95,15 +95,17 @@ def reestimate_batchnorm(model: keras.Model, images: np.ndarray | tf.data.Datase
             weighted = [n * np.asarray(s, dtype="float64") for s in stats]
             total = weighted if total is None else [t + w for t, w in zip(total, weighted, strict=True)]
             seen += n
+    except BaseException:
+        set_batchnorm_statistics(model, original)  # an interrupted re-estimation leaves the model as it was
+        raise
     finally:
         for layer, (momentum, trainable) in zip(layers, saved, strict=True):
             layer.momentum, layer.trainable = momentum, trainable
-        if seen:
-            for layer, (mean, variance) in zip(layers, total, strict=True):
-                layer.moving_mean.assign((mean / seen).astype("float32"))
-                layer.moving_variance.assign((variance / seen).astype("float32"))
     if seen == 0:
         raise ValueError("reestimate_batchnorm got no images; pass at least one target image.")
+    for layer, (mean, variance) in zip(layers, total, strict=True):
+        layer.moving_mean.assign((mean / seen).astype("float32"))
+        layer.moving_variance.assign((variance / seen).astype("float32"))
     return len(layers)
 
 

@@ -116,6 +116,20 @@ def plot_learning_curves(summary: Sequence[Mapping], *, chance: float | None = N
     )
 
 
+def add_recorded_curves(fig: plt.Figure, curves: Mapping[str, tuple[Sequence, Sequence]]) -> plt.Figure:
+    """Draws on ``fig``'s first axes (``plot_learning_curves``'s) each approach's curve of a recorded
+    study, ``{approach: (x, means)}``, dashed and labelled "APPROACH, recorded study", in colour ``C{i}``,
+    i its place in ``curves`` (give the approaches in the plot's order; an empty curve is skipped but
+    keeps its colour). Returns ``fig``."""
+    ax = fig.axes[0]
+    for i, (approach, (x, means)) in enumerate(curves.items()):
+        if len(x):
+            label = f"{approach.replace('_', ' ')}, recorded study"
+            ax.plot(x, means, linestyle="--", marker="x", color=f"C{i}", alpha=0.6, label=label)
+    ax.legend(fontsize=7)
+    return fig
+
+
 def plot_accuracy_over_time(
     curves: Mapping[str, Sequence[tuple[float, float]]], *, target: float | None = None
 ) -> plt.Figure:

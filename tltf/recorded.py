@@ -17,6 +17,24 @@ from tltf.settings import settings
 from tltf.stats import format_interval
 from tltf.tables import RECORDS
 
+#: How a table shows a result that this mode did not run, and one that the record lacks.
+RECORDED_ONLY = "recorded only (not run in this mode)"
+NOT_RECORDED = "not recorded yet"
+
+
+def yours() -> str:
+    """The column label of this run's numbers: "your run (lesson)" in a lesson."""
+    return f"your run ({settings().mode})"
+
+
+def source(name: str, stored: dict) -> str:
+    """Where a table's recorded numbers come from: "recorded study NAME: DATE, commit C" (an index name)."""
+    return (
+        f"recorded study {name}: {stored['date']}, commit {stored['commit']}"
+        if stored
+        else f"{name}: no study recorded yet"
+    )
+
 
 def study(name: str, records_dir: Path = RECORDS) -> dict:
     """The study record of benchmark ``name`` (``records_dir/NAME.json``); ``{}`` when there is none yet."""
@@ -33,31 +51,28 @@ def _shown(value, scale: float, digits: int) -> str:
 
 
 def _recorded(stored: dict, key: str, scale: float, digits: int) -> tuple[str, str]:
-    """``key``'s recorded value and how many runs it summarises (seeds or folds), as text."""
-    mean = stored.get(f"{key}_mean", stored.get(key) if f"{key}_ci95" in stored else None)
-    if mean is not None:  # a summary flattened (KEY_mean, KEY_ci95), or a number with its KEY_ci95
-        value = {"mean": mean, "ci95": stored.get(f"{key}_ci95")}
-        runs = len(stored.get(f"{key}_values") or []) or "-"
-        return _shown(value, scale, digits), str(runs)
-    if isinstance(stored.get(key), int | float):
-        return _shown(stored[key], scale, digits), "1"
-    return "not recorded yet", "-"
+    """``key``'s recorded value (``KEY_mean`` or ``KEY``, with ``KEY_ci95`` if kept) and how many runs
+    it summarises (the length of ``KEY_values``; "-" when the record does not say), as text."""
+    mean, interval = stored.get(f"{key}_mean", stored.get(key)), stored.get(f"{key}_ci95")
+    if isinstance(mean, bool) or not isinstance(mean, int | float):
+        return NOT_RECORDED, "-"
+    value = mean if interval is None else {"mean": mean, "ci95": interval}
+    return _shown(value, scale, digits), str(len(stored.get(f"{key}_values") or []) or "-")
 
 
-def beside(name: str, *, scale: float = 1.0, digits: int = 3, records_dir: Path = RECORDS, **yours) -> pd.DataFrame:
+def beside(name: str, *, scale: float = 1.0, digits: int = 3, records_dir: Path = RECORDS, **results) -> pd.DataFrame:
     """One row per result: this run's value beside the recorded study's mean (95 % interval).
 
-    ``yours`` maps a record key (as passed to ``tltf.record.record``) to this run's number, a
+    ``results`` maps a record key (as passed to ``tltf.record.record``) to this run's number, a
     ``tltf.stats`` summary dict, or ``None`` when this mode skipped it (shown as "recorded only").
     ``scale=100`` shows points. Reads ``records_dir/NAME.json``; changes nothing.
     """
     stored = study(name, records_dir)
     rows = {}
-    for key, value in yours.items():
+    for key, value in results.items():
         recorded, runs = _recorded(stored, key, scale, digits)
-        mine = "recorded only (not run in this mode)" if value is None else _shown(value, scale, digits)
-        rows[key] = {f"your run ({settings().mode})": mine, "recorded study": recorded, "study runs": runs}
+        mine = RECORDED_ONLY if value is None else _shown(value, scale, digits)
+        rows[key] = {yours(): mine, "recorded study": recorded, "study runs": runs}
     table = pd.DataFrame.from_dict(rows, orient="index")
-    source = f"{name}: {stored['date']}, commit {stored['commit']}" if stored else f"{name}: no study recorded yet"
-    table.index.name = f"recorded study {source}"
+    table.index.name = source(name, stored)
     return table

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tltf import data, hub_layer, models, stats, train
+from tltf import data, hub_layer, models, recorded, stats, train
 from tltf.tables import Table, measures
 
 #: The record's name of each row of the table (``hub_params``, ``mobilenet_v2_test_acc``, ...), in its order.
@@ -74,16 +74,15 @@ def recorded_table(stored: dict, names: list[str]) -> pd.DataFrame:
     lacks reads "not recorded yet". Changes nothing.
     """
     rows = {}
-    for name, slug in zip(names, SLUGS, strict=True):
-        row = {key: stored.get(f"{slug}_{key}", "not recorded yet") for key in COLUMNS[:-1]}
+    for name, slug in zip(names, SLUGS, strict=False):  # a candidate added beyond SLUGS: not in the record
+        row = {key: stored.get(f"{slug}_{key}", recorded.NOT_RECORDED) for key in COLUMNS[:-1]}
         accuracy = {"mean": stored.get(f"{slug}_test_acc_mean"), "ci95": stored.get(f"{slug}_test_acc_ci95")}
-        row["test_acc"] = stats.format_interval(accuracy) if accuracy["mean"] is not None else "not recorded yet"
+        row["test_acc"] = stats.format_interval(accuracy) if accuracy["mean"] is not None else recorded.NOT_RECORDED
         if slug == "hub" and "hub_module" in stored:
             name = f"{name} ({stored['hub_module']})"
         rows[name] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
-    source = f"{stored['date']}, commit {stored['commit']}" if stored else "no study recorded yet"
-    table.index.name = f"recorded study backbones: {source}"
+    table.index.name = recorded.source("backbones", stored)
     return table
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 
 from tltf import recorded, text, train
 from tltf.data import SENTIMENT_FILES, per_class_index
-from tltf.settings import settings
 from tltf.tables import RECORDS, Table, measures
 
 #: Labelled target-domain sentences added to a source domain's training set (``gap_curve``); quick mode.
@@ -82,10 +81,12 @@ def matrix_beside(mine: dict[str, dict[str, float]], kind: str, *, records_dir: 
     rows = {}
     for source in SENTIMENT_FILES:
         if source in mine:
-            rows[(source, f"your run ({settings().mode})")] = [mine[source][t] for t in SENTIMENT_FILES]
+            rows[(source, recorded.yours())] = [mine[source][t] for t in SENTIMENT_FILES]
         cells = [stored.get(f"{kind}_{source}_{t}_mean") for t in SENTIMENT_FILES]
         if any(c is not None for c in cells):
             rows[(source, "recorded study")] = cells
+    if not rows:  # no source in this run and none in the record
+        return pd.DataFrame(columns=list(SENTIMENT_FILES), dtype=float)
     index = pd.MultiIndex.from_tuples(list(rows), names=["trained on", "run"])
     table = pd.DataFrame(list(rows.values()), index=index, columns=list(SENTIMENT_FILES), dtype=float)
     table.columns.name = "tested on"

@@ -9,10 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tltf import data, stats
+from tltf import data, plots, recorded, stats
 from tltf.curves import Run
 from tltf.probes import MOBILENET_V2_DEPTHS
-from tltf.settings import settings
 from tltf.tables import Table, measures
 
 #: The record's names for notebook 04's approaches.
@@ -102,15 +101,13 @@ def add_recorded_curves(fig: plt.Figure, stored: dict, largest: int) -> plt.Figu
     "recorded study", in the colour of the approach's own line. ``stored``: the record,
     ``tltf.recorded.study("far-domains")``. Nothing is drawn for a ``largest`` of 50 or fewer (quick
     mode's subset, where "all" is not the study's all) or without a record. Returns ``fig``."""
-    ax = fig.axes[0]
     x = [largest if k == "all" else k for k in GRID_POINTS]
-    for i, (approach, method) in enumerate(METHOD_NAMES.items()):
+    curves = {}
+    for approach, method in METHOD_NAMES.items():
         keys = [f"xray_acc_{method}_{k}_mean" for k in GRID_POINTS]
-        if largest > 50 and all(key in stored for key in keys):
-            label = f"{approach.replace('_', ' ')}, recorded study"
-            ax.plot(x, [stored[key] for key in keys], linestyle="--", marker="x", color=f"C{i}", alpha=0.6, label=label)
-    ax.legend(fontsize=7)
-    return fig
+        drawn = largest > 50 and all(key in stored for key in keys)
+        curves[approach] = (x, [stored[key] for key in keys]) if drawn else ([], [])
+    return plots.add_recorded_curves(fig, curves)
 
 
 def choice_beside(mine: dict, stored: dict) -> pd.DataFrame:
@@ -119,9 +116,9 @@ def choice_beside(mine: dict, stored: dict) -> pd.DataFrame:
     reads "recorded only (not run in this mode)", one the record lacks "not recorded yet"."""
     rows = {}
     for option in dict.fromkeys([*stored, *mine]):
-        yours = stats.format_interval(mine[option]) if option in mine else "recorded only (not run in this mode)"
-        study = stats.format_interval(stored[option]) if option in stored else "not recorded yet"
-        rows[option] = {f"your run ({settings().mode})": yours, "recorded study": study}
+        run = stats.format_interval(mine[option]) if option in mine else recorded.RECORDED_ONLY
+        study = stats.format_interval(stored[option]) if option in stored else recorded.NOT_RECORDED
+        rows[option] = {recorded.yours(): run, "recorded study": study}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from tltf import recipes, recorded, stats
-from tltf.settings import settings
 from tltf.tables import Table
 
 #: The benchmark whose record (``benchmarks/overfitting.json``) this lesson shows beside its runs.
@@ -55,12 +54,15 @@ def effect_table(val: dict, test: dict) -> pd.DataFrame:
 def forest_plot(test: dict, sizes: Sequence, *, title: str = "effect on test accuracy (points)", label: str = ""):
     """One panel per size: each technique's paired effect on test accuracy, mean and 95 % interval
     (a dot alone without one), against the dashed zero line (no effect); ``label`` says whose effects
-    they are ("your run", "recorded study"). Returns the figure."""
+    they are ("your run", "recorded study"). A (technique, size) that ``test`` lacks is left blank.
+    Returns the figure."""
     techniques = list(dict.fromkeys(t for t, _ in test))
     fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 0.45 * len(techniques) + 1.2), sharey=True)
     for ax, k in zip(np.atleast_1d(axes), sizes, strict=True):
         for y, t in enumerate(techniques):
-            value = test[t, k]
+            value = test.get((t, k))
+            if value is None:
+                continue
             low, high = value["ci95"] or (value["mean"], value["mean"])
             ax.plot([low, high], [y, y], color="tab:blue")
             ax.plot(value["mean"], y, "o", color="tab:blue")
@@ -99,16 +101,15 @@ def beside_values(yours: dict, keys: Sequence[str], stored: dict | None = None) 
     row per key, this run's value (``yours[key]``; missing: not run in this mode) beside the recorded
     study's, both as text. ``stored`` defaults to ``tltf.recorded.study(NAME)``."""
     stored = recorded.study(NAME) if stored is None else stored
-    mine = f"your run ({settings().mode})"
     rows = {
         key: {
-            mine: str(yours[key]) if key in yours else "recorded only (not run in this mode)",
-            "recorded study": str(stored[key]) if key in stored else "not recorded yet",
+            recorded.yours(): str(yours[key]) if key in yours else recorded.RECORDED_ONLY,
+            "recorded study": str(stored[key]) if key in stored else recorded.NOT_RECORDED,
         }
         for key in keys
     }
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = f"recorded study {NAME}: {stored['date']}" if stored else f"{NAME}: no study recorded yet"
+    table.index.name = recorded.source(NAME, stored)
     return table
 
 

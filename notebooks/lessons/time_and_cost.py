@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from tltf import plots
 from tltf.curves import APPROACHES, Run
 from tltf.settings import settings
 from tltf.tables import Table, measures
@@ -68,15 +69,11 @@ def add_recorded_curves(fig: plt.Figure, stored: dict) -> plt.Figure:
     accuracy of each approach at each of its points, dashed and labelled "recorded study", in the colour
     of the approach's own line. ``stored``: the record, ``tltf.recorded.study("learning-curves")``
     (nothing is drawn without one). Returns ``fig``."""
-    ax = fig.axes[0]
-    for i, approach in enumerate(APPROACHES):
+    curves = {}
+    for approach in APPROACHES:
         points = [k for k in stored.get("points", []) if f"{approach}_{k}_mean" in stored]
-        if points:
-            means = [stored[f"{approach}_{k}_mean"] for k in points]
-            label = f"{approach.replace('_', ' ')}, recorded study"
-            ax.plot(points, means, linestyle="--", marker="x", color=f"C{i}", alpha=0.6, label=label)
-    ax.legend(fontsize=7)
-    return fig
+        curves[approach] = (points, [stored[f"{approach}_{k}_mean"] for k in points])
+    return plots.add_recorded_curves(fig, curves)
 
 
 #: The README's label of each approach (``tltf.curves.APPROACHES``) in notebook 04's study run.
