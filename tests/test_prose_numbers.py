@@ -89,10 +89,6 @@ NOT_RESULTS: dict[str, list[tuple[str, str, str]]] = {
 
 #: Notebooks whose prose quotes numbers of the run that their records lack: notebook -> the numbers.
 KNOWN_PROBLEMS: dict[str, str] = {
-    "08_shifted_domains.ipynb": (
-        "16.0 ('wins back 0.47 of the 16.0 points lost', Summary): the fine-tuned model's loss at severity 3, "
-        "`loss_points` in the notebook, is printed but not recorded in benchmarks/shifted-domains.json"
-    ),
     "09_overfitting.ipynb": (
         "0.917 ('Validation (0.917 for the 12-epoch budget)', section 4): that validation accuracy is not "
         "recorded in benchmarks/overfitting.json"

@@ -131,7 +131,7 @@ README_METHODS = (
     ("feature extraction", "fe"),
     ("fine-tuned (the course's recipe)", "ft"),
     ("fine-tuned with RandAugment", "ft_augmented"),
-    ("fine-tuned, statistics re-estimated on the target photos (fails)", "ft_bn_naive"),
+    ("fine-tuned, statistics re-estimated on the target photos (fails; one seed)", "ft_bn_naive"),
     ("fine-tuned with flower statistics (unadapted)", "ft_source"),
     ("**the same, statistics re-estimated on the target photos**", "ft_bn_adapted"),
     ("the same, re-estimated, then TENT", "ft_tent"),
