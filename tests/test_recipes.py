@@ -45,7 +45,7 @@ def test_l2_sp_holds_the_weights_near_their_reference_during_fit():
 def test_weight_decay_leaves_biases_alone_and_label_smoothing_off_equals_the_sparse_loss():
     layer = _dense()
     layer.bias.assign(np.ones(3))
-    optimizer = recipes.Recipe(weight_decay=0.5, peak_lr=0.1).optimizer(steps=1)
+    optimizer = (recipe := recipes.Recipe(weight_decay=0.5, peak_lr=0.1)).optimizer(recipe.schedule(1))
     kernel = layer.kernel.numpy().copy()
     optimizer.apply_gradients([(np.zeros_like(v.numpy()), v) for v in layer.trainable_weights])
     assert np.all(np.abs(layer.kernel.numpy()) <= np.abs(kernel)) and not np.allclose(layer.kernel.numpy(), kernel)
@@ -133,3 +133,16 @@ def test_the_combined_recipe_takes_what_helped_on_validation_and_one_photo_techn
     }
     assert of.choose(val, (10, None)) == ["dropout", "cutmix"]
     assert of.regret([0.5, 0.7, 0.6], [1, 2, 3]) == [20.0, 0.0, 10.0]
+
+
+def test_runs_on_one_compiled_model_do_not_depend_on_the_runs_before_them(recipe_grid):
+    """A grid trains every run of one architecture on one model, reset before each run: the same runs
+    in the opposite order (and schedules of other lengths between them) give the same predictions."""
+    plain, dropout = recipes.Recipe(epochs=1), recipes.Recipe(epochs=1, dropout=0.5)
+    order = [(plain, 0), (dropout, 1), (plain.but(epochs=2, early_stopping=True), 1), (dropout, 0)]
+    forward = [recipe_grid.run(r, 5, seed) for r, seed in order]
+    backward = recipes.Grid(recipe_grid.cache, recipe_grid.images, recipe_grid.views)
+    for (recipe, seed), first in zip(order[::-1], forward[::-1], strict=True):
+        np.testing.assert_allclose(backward.run(recipe, 5, seed).test_probs, first.test_probs, atol=1e-5)
+    assert len(recipe_grid._trainers) == 2
+    assert not np.allclose(forward[1].test_probs, forward[3].test_probs)  # another seed, other dropout draws

@@ -94,10 +94,13 @@ class Recipe:
         """This recipe with ``changes`` (``plain.but(**TECHNIQUES["mixup"])``)."""
         return dataclasses.replace(self, **changes)
 
-    def optimizer(self, steps: int) -> keras.optimizers.Optimizer:
-        """The optimizer for ``steps`` updates in all (the schedule's length)."""
+    def schedule(self, steps: int) -> keras.optimizers.schedules.CosineDecay:
+        """The rate for ``steps`` updates an epoch: warm-up over the first epoch, cosine over the rest."""
         epochs = 2 * self.epochs if self.early_stopping else self.epochs
-        schedule = train.warmup_cosine(self.peak_lr, total_steps=steps * epochs, warmup_steps=steps)
+        return train.warmup_cosine(self.peak_lr, total_steps=steps * epochs, warmup_steps=steps)
+
+    def optimizer(self, schedule: keras.optimizers.schedules.LearningRateSchedule) -> keras.optimizers.Optimizer:
+        """Adam on ``schedule`` (``Recipe.schedule``); AdamW with ``weight_decay``."""
         if not self.weight_decay:
             return keras.optimizers.Adam(schedule)
         optimizer = keras.optimizers.AdamW(schedule, weight_decay=self.weight_decay)
@@ -118,8 +121,9 @@ class Grid:
     the photos before they are mixed (None: MixUp and CutMix alone, as notebook 09 measures them);
     each subset and seed gets a fresh copy of it, so its random draws do not depend on the order in
     which the pools are made. Side effects: keeps each subset's stage-1 head, mixed activations and
-    runs in memory; each run trains its own copy of the top blocks (``ActivationCache.new_top``),
-    never the cache's. Setting ``views`` forgets the runs made on the views it replaces.
+    runs in memory, and one compiled model per architecture, reset before each run (``_Trainer``):
+    a run trains a copy of the top blocks (``ActivationCache.new_top``), never the cache's. Setting
+    ``views`` forgets the runs made on the views it replaces.
     """
 
     def __init__(
@@ -137,6 +141,7 @@ class Grid:
         self._heads: dict[tuple, tuple[keras.Model, loop.Fit]] = {}
         self._mixed: dict[tuple[str, int | None, int], tuple[np.ndarray, np.ndarray]] = {}
         self._runs: dict[tuple, stages.Run] = {}
+        self._trainers: dict[tuple, _Trainer] = {}
         self.views = views
 
     @property
@@ -223,31 +228,68 @@ class Grid:
     def _run(self, recipe: Recipe, per_class: int | None, seed: int, fold: Fold | None) -> stages.Run:
         cache = self.cache
         rows = self.rows(per_class, seed, fold)
-        stage1 = self.head(per_class, seed, fold)
-        train.seed_everything(seed)
-        head = models.make_head(cache.spec.feature_size, self.num_classes, normalize=True, dropout=recipe.dropout)
-        head.set_weights(stage1.get_weights())
-        top = cache.new_top()
-        report = models.unfreeze(top, blocks=recipe.blocks)
-        if recipe.l2_sp:
-            attach_l2_sp(top.trainable_weights, recipe.l2_sp)
-        model = keras.Sequential([keras.Input(cache.cut["train"].shape[1:]), top, head])
         make, epoch_rows = self._epochs(recipe, rows, per_class, seed)
-        steps = loop.steps_per_epoch(epoch_rows, 0)
-        model.compile(optimizer=recipe.optimizer(steps), loss=recipe.loss(), metrics=["accuracy"])
-        # Its variables now, not inside the first traced step: TensorFlow keeps, for the whole process,
-        # a conditional per variable made inside a traced function (about 90 a run, and their memory).
-        model.optimizer.build(model.trainable_variables)
+        trainer = self._trainer(recipe)
+        trainer.reset(self.head(per_class, seed, fold), recipe.schedule(loop.steps_per_epoch(epoch_rows, 0)), seed)
         fit = loop.fit_epochs(
-            model,
+            trainer.model,
             make,
             cache.validation("cut", None if fold is None else fold[1]),
             epochs=2 * recipe.epochs if recipe.early_stopping else recipe.epochs,
             patience=2 if recipe.early_stopping else None,
             keep="best" if recipe.early_stopping else "last",
         )
-        params = report.trainable_params + models.count_params(head.trainable_weights)
-        return stages.scored_run("recipe", cache, rows, seed, model, [fit], "cut", params, recipe=recipe)
+        return stages.scored_run(
+            "recipe", cache, rows, seed, trainer.model, [fit], "cut", trainer.params, recipe=recipe
+        )
+
+    def _trainer(self, recipe: Recipe) -> _Trainer:
+        """The compiled model of this recipe's architecture, built on first use (``_Trainer``)."""
+        key = (recipe.dropout, recipe.blocks, recipe.l2_sp, recipe.label_smoothing, recipe.weight_decay, recipe.peak_lr)
+        if key not in self._trainers:
+            self._trainers[key] = _Trainer(self.cache, recipe)
+        return self._trainers[key]
+
+
+class _Trainer:
+    """One compiled model, a copy of the top blocks and a head on the cached activations, that trains
+    every run of one architecture (head dropout, trainable blocks, L2-SP, loss and decay), reset
+    before each run to the pre-trained top blocks, the run's stage-1 head, a new optimizer state,
+    the run's schedule and dropout draws from the run's seed: a run does not depend on the runs
+    before it. Why not a new model per run: TensorFlow keeps about 40 MB of every traced training
+    step for the whole process (measured on TF 2.21, with ``clear_session`` and ``gc.collect``), so
+    notebook 09's 100 runs would hold over 4 GB."""
+
+    def __init__(self, cache: ActivationCache, recipe: Recipe):
+        self.head = models.make_head(cache.spec.feature_size, cache.num_classes, normalize=True, dropout=recipe.dropout)
+        self.top = cache.new_top()  # a copy: the cache's top never trains
+        report = models.unfreeze(self.top, blocks=recipe.blocks)
+        if recipe.l2_sp:
+            attach_l2_sp(self.top.trainable_weights, recipe.l2_sp)
+        self.pretrained = self.top.get_weights()
+        #: The schedule's lengths are variables, so one traced training step serves runs of any length.
+        self.schedule = recipe.schedule(1)
+        self.schedule.decay_steps = keras.Variable(1.0, trainable=False, name="decay_steps")
+        self.schedule.warmup_steps = keras.Variable(1.0, trainable=False, name="warmup_steps")
+        self.model = keras.Sequential([keras.Input(cache.cut["train"].shape[1:]), self.top, self.head])
+        self.model.compile(optimizer=recipe.optimizer(self.schedule), loss=recipe.loss(), metrics=["accuracy"])
+        # Its variables now, not inside the first traced step: TensorFlow keeps, for the whole process,
+        # a conditional per variable made inside a traced function.
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.params = report.trainable_params + models.count_params(self.head.trainable_weights)
+
+    def reset(self, head: keras.Model, schedule: keras.optimizers.schedules.CosineDecay, seed: int) -> None:
+        """Start a run: the pre-trained top blocks, ``head``'s weights, a zero optimizer state, the
+        lengths of ``schedule`` and dropout draws seeded by ``seed``."""
+        self.top.set_weights(self.pretrained)
+        self.head.set_weights(head.get_weights())
+        for variable in self.model.optimizer.variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+        self.schedule.decay_steps.assign(float(schedule.decay_steps))
+        self.schedule.warmup_steps.assign(float(schedule.warmup_steps))
+        for layer in self.head.layers:
+            if isinstance(layer, keras.layers.Dropout) and layer.rate > 0:  # (rate 0 has no generator)
+                layer.seed_generator.state.assign(np.array([seed, 0], layer.seed_generator.state.dtype))
 
 
 def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
