@@ -45,7 +45,8 @@ def test_l2_sp_holds_the_weights_near_their_reference_during_fit():
 def test_weight_decay_leaves_biases_alone_and_label_smoothing_off_equals_the_sparse_loss():
     layer = _dense()
     layer.bias.assign(np.ones(3))
-    optimizer = (recipe := recipes.Recipe(weight_decay=0.5, peak_lr=0.1)).optimizer(recipe.schedule(1))
+    recipe = recipes.Recipe(weight_decay=0.5, peak_lr=0.1)
+    optimizer = recipe.optimizer(recipe.schedule(1))
     kernel = layer.kernel.numpy().copy()
     optimizer.apply_gradients([(np.zeros_like(v.numpy()), v) for v in layer.trainable_weights])
     assert np.all(np.abs(layer.kernel.numpy()) <= np.abs(kernel)) and not np.allclose(layer.kernel.numpy(), kernel)
@@ -138,11 +139,27 @@ def test_the_combined_recipe_takes_what_helped_on_validation_and_one_photo_techn
 def test_runs_on_one_compiled_model_do_not_depend_on_the_runs_before_them(recipe_grid):
     """A grid trains every run of one architecture on one model, reset before each run: the same runs
     in the opposite order (and schedules of other lengths between them) give the same predictions."""
-    plain, dropout = recipes.Recipe(epochs=1), recipes.Recipe(epochs=1, dropout=0.5)
-    order = [(plain, 0), (dropout, 1), (plain.but(epochs=2, early_stopping=True), 1), (dropout, 0)]
+    plain, dropout, decay = (
+        recipes.Recipe(epochs=1),
+        recipes.Recipe(epochs=1, dropout=0.5),
+        recipes.Recipe(epochs=1, weight_decay=0.05),
+    )
+    order = [(plain, 0), (dropout, 1), (decay, 0), (plain.but(epochs=2, early_stopping=True), 1), (dropout, 0)]
     forward = [recipe_grid.run(r, 5, seed) for r, seed in order]
     backward = recipes.Grid(recipe_grid.cache, recipe_grid.images, recipe_grid.views)
     for (recipe, seed), first in zip(order[::-1], forward[::-1], strict=True):
         np.testing.assert_allclose(backward.run(recipe, 5, seed).test_probs, first.test_probs, atol=1e-5)
-    assert len(recipe_grid._trainers) == 2
-    assert not np.allclose(forward[1].test_probs, forward[3].test_probs)  # another seed, other dropout draws
+    assert len(recipe_grid._trainers) == 3
+
+
+def test_a_reset_trainer_has_the_run_s_schedule_and_dropout_draws_of_its_seed(recipe_grid):
+    trainer = recipe_grid._trainer(recipes.Recipe(dropout=0.5))
+    head, dropout = recipe_grid.head(5, seed=0), trainer.head.layers[-2]
+    three, six = recipes.Recipe(epochs=3).schedule(7), recipes.Recipe(epochs=3, early_stopping=True).schedule(7)
+    masks = []
+    for seed, schedule in ((0, three), (1, six), (0, three)):
+        trainer.reset(head, schedule, seed)
+        steps = range(7 * 6 + 3)  # past the end of both schedules
+        np.testing.assert_allclose([float(trainer.schedule(k)) for k in steps], [float(schedule(k)) for k in steps])
+        masks.append(keras.ops.convert_to_numpy(dropout(np.ones((4, 16), "float32"), training=True)))
+    assert np.array_equal(masks[0], masks[2]) and not np.array_equal(masks[0], masks[1])

@@ -95,7 +95,8 @@ class Recipe:
         return dataclasses.replace(self, **changes)
 
     def schedule(self, steps: int) -> keras.optimizers.schedules.CosineDecay:
-        """The rate for ``steps`` updates an epoch: warm-up over the first epoch, cosine over the rest."""
+        """The rate for ``steps`` updates an epoch: warm-up over the first epoch, cosine over the rest
+        (``epochs`` in all; twice as many with ``early_stopping``)."""
         epochs = 2 * self.epochs if self.early_stopping else self.epochs
         return train.warmup_cosine(self.peak_lr, total_steps=steps * epochs, warmup_steps=steps)
 
@@ -228,6 +229,7 @@ class Grid:
     def _run(self, recipe: Recipe, per_class: int | None, seed: int, fold: Fold | None) -> stages.Run:
         cache = self.cache
         rows = self.rows(per_class, seed, fold)
+        train.seed_everything(seed)  # for any unseeded random layer in the mixing of photos
         make, epoch_rows = self._epochs(recipe, rows, per_class, seed)
         trainer = self._trainer(recipe)
         trainer.reset(self.head(per_class, seed, fold), recipe.schedule(loop.steps_per_epoch(epoch_rows, 0)), seed)
@@ -244,8 +246,9 @@ class Grid:
         )
 
     def _trainer(self, recipe: Recipe) -> _Trainer:
-        """The compiled model of this recipe's architecture, built on first use (``_Trainer``)."""
-        key = (recipe.dropout, recipe.blocks, recipe.l2_sp, recipe.label_smoothing, recipe.weight_decay, recipe.peak_lr)
+        """The compiled model of this recipe's architecture, built on first use (``_Trainer``): every
+        field but those that only choose the data and the schedule's length (a new field gets its own)."""
+        key = recipe.but(epochs=1, early_stopping=False, augment=None, mix=None)
         if key not in self._trainers:
             self._trainers[key] = _Trainer(self.cache, recipe)
         return self._trainers[key]
@@ -253,12 +256,12 @@ class Grid:
 
 class _Trainer:
     """One compiled model, a copy of the top blocks and a head on the cached activations, that trains
-    every run of one architecture (head dropout, trainable blocks, L2-SP, loss and decay), reset
-    before each run to the pre-trained top blocks, the run's stage-1 head, a new optimizer state,
-    the run's schedule and dropout draws from the run's seed: a run does not depend on the runs
-    before it. Why not a new model per run: TensorFlow keeps about 40 MB of every traced training
-    step for the whole process (measured on TF 2.21, with ``clear_session`` and ``gc.collect``), so
-    notebook 09's 100 runs would hold over 4 GB."""
+    every run of one architecture (head dropout, trainable blocks, L2-SP, label smoothing, weight
+    decay, peak rate), reset before each run to the pre-trained top blocks, the run's stage-1 head,
+    a zero optimizer state, the run's schedule lengths and random draws from the run's seed: a run
+    does not depend on the runs before it. Why not a new model per run: TensorFlow keeps about 40 MB
+    of every traced training step for the whole process (measured on TF 2.21, with ``clear_session``
+    and ``gc.collect``), so notebook 09's 100 runs would hold over 4 GB."""
 
     def __init__(self, cache: ActivationCache, recipe: Recipe):
         self.head = models.make_head(cache.spec.feature_size, cache.num_classes, normalize=True, dropout=recipe.dropout)
@@ -280,16 +283,26 @@ class _Trainer:
 
     def reset(self, head: keras.Model, schedule: keras.optimizers.schedules.CosineDecay, seed: int) -> None:
         """Start a run: the pre-trained top blocks, ``head``'s weights, a zero optimizer state, the
-        lengths of ``schedule`` and dropout draws seeded by ``seed``."""
+        lengths of ``schedule`` and every random layer's draws (dropout) seeded by ``seed``."""
         self.top.set_weights(self.pretrained)
         self.head.set_weights(head.get_weights())
         for variable in self.model.optimizer.variables:
             variable.assign(np.zeros(variable.shape, variable.dtype))
         self.schedule.decay_steps.assign(float(schedule.decay_steps))
         self.schedule.warmup_steps.assign(float(schedule.warmup_steps))
-        for layer in self.head.layers:
-            if isinstance(layer, keras.layers.Dropout) and layer.rate > 0:  # (rate 0 has no generator)
-                layer.seed_generator.state.assign(np.array([seed, 0], layer.seed_generator.state.dtype))
+        for i, generator in enumerate(_seed_generators(self.model)):
+            generator.state.assign(np.array([seed, i], generator.state.dtype))
+
+
+def _seed_generators(model: keras.Model) -> list[keras.random.SeedGenerator]:
+    """The random generators of ``model``'s layers (Dropout, ...), nested models included, in layer order."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found += _seed_generators(layer)
+        elif isinstance(getattr(layer, "seed_generator", None), keras.random.SeedGenerator):
+            found.append(layer.seed_generator)
+    return found
 
 
 def _fresh(layer: keras.layers.Layer) -> keras.layers.Layer:
