@@ -88,12 +88,7 @@ NOT_RESULTS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 #: Notebooks whose prose quotes numbers of the run that their records lack: notebook -> the numbers.
-KNOWN_PROBLEMS: dict[str, str] = {
-    "09_overfitting.ipynb": (
-        "0.917 ('Validation (0.917 for the 12-epoch budget)', section 4): that validation accuracy is not "
-        "recorded in benchmarks/overfitting.json"
-    ),
-}
+KNOWN_PROBLEMS: dict[str, str] = {}
 
 # A number as prose writes it: an optional sign (ASCII or Unicode minus, plus), digits with optional
 # thousands commas, optional decimals. Not glued to a word, another number or a version ("Apache-2.0",
