@@ -94,11 +94,15 @@ class Recipe:
         """This recipe with ``changes`` (``plain.but(**TECHNIQUES["mixup"])``)."""
         return dataclasses.replace(self, **changes)
 
+    @property
+    def max_epochs(self) -> int:
+        """The schedule's length in epochs: ``epochs``, twice as many with ``early_stopping``."""
+        return 2 * self.epochs if self.early_stopping else self.epochs
+
     def schedule(self, steps: int) -> keras.optimizers.schedules.CosineDecay:
         """The rate for ``steps`` updates an epoch: warm-up over the first epoch, cosine over the rest
-        (``epochs`` in all; twice as many with ``early_stopping``)."""
-        epochs = 2 * self.epochs if self.early_stopping else self.epochs
-        return train.warmup_cosine(self.peak_lr, total_steps=steps * epochs, warmup_steps=steps)
+        of ``max_epochs``."""
+        return train.warmup_cosine(self.peak_lr, total_steps=steps * self.max_epochs, warmup_steps=steps)
 
     def optimizer(self, schedule: keras.optimizers.schedules.LearningRateSchedule) -> keras.optimizers.Optimizer:
         """Adam on ``schedule`` (``Recipe.schedule``); AdamW with ``weight_decay``."""
@@ -237,7 +241,7 @@ class Grid:
             trainer.model,
             make,
             cache.validation("cut", None if fold is None else fold[1]),
-            epochs=2 * recipe.epochs if recipe.early_stopping else recipe.epochs,
+            epochs=recipe.max_epochs,
             patience=2 if recipe.early_stopping else None,
             keep="best" if recipe.early_stopping else "last",
         )
