@@ -120,13 +120,16 @@ def test_fetch_reports_the_rebuilt_file(mirror, capsys):
     assert "mirror rebuild: real ImageNet values, not the official bytes" in capsys.readouterr().out
 
 
-def test_download_verifies_and_writes_atomically(server, tmp_path):
+def test_download_verifies_and_writes_atomically(server, tmp_path, capfd):
     url, root = server
     payload = os.urandom(3_000_000)
     (root / "w.bin").write_bytes(payload)
     dest = tmp_path / "out" / "w.bin"
     sha = assets.download(f"{url}/w.bin", dest, sha256=hashlib.sha256(payload).hexdigest())
     assert dest.read_bytes() == payload and sha == hashlib.sha256(payload).hexdigest()
+    said = capfd.readouterr()  # in a notebook, stderr shows as an error: the download is told on stdout
+    assert f"Downloading {url}/w.bin" in said.out
+    assert [line for line in said.err.splitlines() if '"GET /w.bin' not in line] == []  # the test server's log only
 
 
 def test_checksum_mismatch_is_an_error_and_leaves_nothing(server, tmp_path):

@@ -1,6 +1,8 @@
 """tltf.models: backbone registry, preprocessing, frozen extractor, classifier builder."""
 
+import dataclasses
 import importlib
+import warnings
 
 import keras
 import numpy as np
@@ -88,3 +90,11 @@ def test_pretrained_features_separate_flowers_better_than_random(quick_flowers):
         means = np.stack([x[y == c].mean(0) for c in range(5)])
         scores[weights] = float((np.linalg.norm(x[:, None] - means[None], axis=2).argmin(1) == y).mean())
     assert scores["imagenet"] > 0.8 and scores["imagenet"] > scores[None] + 0.3
+
+
+def test_a_backbone_at_a_size_without_weights_of_its_own_loads_quietly():
+    spec = dataclasses.replace(models.get_backbone("mobilenet_v2"), input_size=144)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # Keras's "weights for (224, 224) will be loaded" would raise
+        base = models.load_backbone(spec)
+    assert base.input_shape == (None, 144, 144, 3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,13 +49,17 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
     """
     name, expected = ("sha256", sha256) if sha256 else ("md5", md5)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # Said on stdout, and the bar drawn only in a terminal: in a notebook, stderr would show as an error.
+    print(f"Downloading {url} to {dest} …", flush=True)
+    logger, level = pooch.get_logger(), pooch.get_logger().level
+    logger.setLevel("WARNING")  # pooch's own "Downloading data from …" line goes to stderr
     try:
         pooch.retrieve(
             url,
             known_hash=f"{name}:{expected}" if expected else None,
             fname=dest.name,
             path=dest.parent,
-            progressbar=True,
+            progressbar=sys.stderr.isatty(),
         )
     except ValueError as err:  # pooch's hash mismatch; it has removed the download
         raise AssetError(
@@ -63,6 +68,8 @@ def download(url: str, dest: Path, *, sha256: str | None = None, md5: str | None
         ) from None
     except (requests.RequestException, OSError) as err:
         raise AssetError(f"Download of {url} failed ({err}).") from err
+    finally:
+        logger.setLevel(level)
     return file_hash(dest)
 
 

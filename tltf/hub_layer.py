@@ -8,10 +8,17 @@ Keras 3 weights, so ``fit`` trains them when the layer is trainable and ``.keras
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+# tensorflow_hub 0.16.1, its last release, imports pkg_resources, which warns that it is deprecated when
+# first imported (in notebook 03, by the learner's own `import tensorflow_hub`): nothing a learner can act
+# on, so that one message is not shown (side effect: a warnings filter for this process, made when
+# tltf.hub_layer is imported).
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 #: TF Hub's MobileNetV2 feature vector (tfhub.dev handles resolve through Kaggle Models).
 MOBILENET_V2_HANDLE = "https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/feature_vector/5"

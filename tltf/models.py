@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import keras
@@ -91,9 +92,16 @@ def load_backbone(
     if weights == "imagenet":
         assets.fetch(backbone.weights_asset, quiet=True)
     build = getattr(keras.applications, backbone.constructor)
-    return build(
-        include_top=False, weights=weights, pooling=pooling, input_shape=(*backbone.image_size, 3), **backbone.kwargs
-    )
+    with warnings.catch_warnings():
+        # At a size without weights of its own (e.g. 144 px) Keras says it loads the 224 px ones: intended here.
+        warnings.filterwarnings("ignore", message="`input_shape` is undefined or non-square", category=UserWarning)
+        return build(
+            include_top=False,
+            weights=weights,
+            pooling=pooling,
+            input_shape=(*backbone.image_size, 3),
+            **backbone.kwargs,
+        )
 
 
 def feature_extractor(backbone: str | Backbone, base: keras.Model | None = None) -> keras.Model:
