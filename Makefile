@@ -3,7 +3,6 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 
 .PHONY: course test install clean
 
@@ -16,15 +15,14 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-# Execute every notebook in the mode $TLTF_MODE names (lesson by default; quick or study) and keep
-# the executed copies as HTML in build/.
+# Run every notebook in the mode $TLTF_MODE names (lesson by default; quick or study) and build the
+# course site from the executed copies in build/site/ (open build/site/index.html; see README).
 course: install
 	$(BIN)/python -m tltf.assets fetch
-	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=-1 \
-		--output-dir build $(NOTEBOOKS)
+	$(BIN)/python -m tltf.site build
 
-# Style (ruff reads the notebooks too), then unit tests plus every notebook under nbval in quick mode.
-LINTED := tltf tests notebooks conftest.py
+# Style (ruff reads the notebooks too), then unit tests plus every notebook under nbval in quick mode, and the site in a browser.
+LINTED := tltf tests notebooks docs conftest.py
 test: install
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)

@@ -12,7 +12,8 @@ stages on a cache, one ``Run`` each), ``curves`` (learning-curve grids), ``recip
 regularisers), ``adapt`` (BatchNorm re-estimation and TENT, without labels), ``plots``, ``stats``
 (95 % intervals), ``record`` (what a notebook measured), ``recorded``
 (a learner's run beside the recorded study), ``bench`` (``python -m tltf.bench``: runs a
-notebook, keeps its record), ``tables`` (the README's benchmark tables) and ``cli``
+notebook, keeps its record), ``tables`` (the README's benchmark tables), ``colab`` (the notebooks'
+Colab link and set-up cell), ``site`` (``python -m tltf.site``: the course as a website) and ``cli``
 (``python -m tltf``). One lesson's own helpers live in ``notebooks/lessons/``.
 Import the submodules you need; this top level stays light (no TensorFlow import).
 """

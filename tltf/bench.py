@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from tltf import record as records
+from tltf.colab import TAG
 from tltf.settings import MODES
 from tltf.settings import mode as environment_mode
 from tltf.tables import BENCHMARKS, README, RECORDS, readme
@@ -148,10 +149,12 @@ def commit() -> str:
 
 
 def code_cells(text: str) -> list[str]:
-    """The sources of a notebook's code cells (``text`` is the .ipynb file), without outputs or Markdown."""
+    """The sources of a notebook's code cells (``text`` is the .ipynb file), without outputs or Markdown, and
+    without the Colab set-up cell (tagged ``tltf.colab.TAG``: it does nothing outside Colab)."""
     import nbformat
 
-    return [cell.source for cell in nbformat.reads(text, as_version=4).cells if cell.cell_type == "code"]
+    cells = nbformat.reads(text, as_version=4).cells
+    return [c.source for c in cells if c.cell_type == "code" and TAG not in c.metadata.get("tags", [])]
 
 
 def stale_records(records_dir: Path = RECORDS, repo: Path = REPO) -> list[tuple[str, str]]:
