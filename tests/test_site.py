@@ -215,7 +215,12 @@ def test_every_page_loads_cleanly_with_its_figures_and_nothing_from_another_host
         assert errors == [], (name, errors)
         outside = [a for a in requested if not a.startswith((served, "data:", "blob:"))]
         assert outside == [], (name, outside)
-    browser.get(f"{served}/notebooks/{EXECUTED}.html")
+    shots = REPO / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for page in ("index", f"notebooks/{EXECUTED}"):
+        browser.get(f"{served}/{page}.html")
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        browser.save_screenshot(str(shots / f"{Path(page).name}.png"))
     assert any("/_images/" in src for src, _ in browser.execute_async_script(FIGURES))  # the run's figure
 
 
@@ -249,11 +254,6 @@ def test_a_page_opened_from_the_folder_with_the_network_off_shows_every_figure(b
             figures = browser.execute_async_script(FIGURES)
             assert all(ok for _, ok in figures), (page, figures)
         assert any("/_images/" in src for src, _ in figures), figures
-        shots = REPO / "build" / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        browser.save_screenshot(str(shots / f"{EXECUTED}.png"))
-        browser.get((built[1] / "index.html").as_uri())
-        browser.save_screenshot(str(shots / "index.png"))
         browser.get((built[1] / "search.html").as_uri() + "?q=TENT")  # search from the folder (no excerpts)
         selector = '#search-results a[href*="08_shifted_domains"]'
         WebDriverWait(browser, 30).until(lambda d: d.find_elements("css selector", selector))
