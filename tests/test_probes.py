@@ -44,3 +44,20 @@ def test_probe_by_depth_finds_the_layer_that_holds_the_labels():
     assert 0.3 < noise["acc_mean"] < 0.7
     assert signal["acc_ci95"][0] <= signal["acc_mean"] <= signal["acc_ci95"][1]
     assert signal["C"] in probes.PROBE_C
+
+
+def test_few_label_probe_draws_k_per_class_and_scores_test_once():
+    rng = np.random.default_rng(0)
+    labels = {split: np.repeat(np.arange(3), n) for split, n in (("train", 40), ("val", 10), ("test", 10))}
+    features = {split: rng.normal(size=(len(y), 6)) + 6 * np.eye(6)[y] for split, y in labels.items()}
+    few = probes.few_label_probe(features, labels, 5, seed=1)
+    every = probes.few_label_probe(features, labels, None)
+    assert few["test_acc"] > 0.9 and every["test_acc"] > 0.9 and few["C"] in probes.PROBE_C
+    noise = {split: rng.normal(size=(len(y), 6)) for split, y in labels.items()}
+    assert probes.few_label_probe(noise, labels, 5)["test_acc"] < 0.7  # no signal, no score
+    try:
+        probes.few_label_probe(features, labels, 41)
+    except data.DataError as err:
+        assert "fewer than the 41" in str(err)
+    else:
+        raise AssertionError("asking for more labels than a class has must fail")

@@ -54,6 +54,12 @@ REPO = Path(__file__).resolve().parents[1]
 #: Prose decimals that are not results of the notebook's run: notebook -> (number as written, a phrase
 #: of its sentence, why). The phrase keeps an entry from excusing the same digits in another sentence.
 NOT_RESULTS: dict[str, list[tuple[str, str, str]]] = {
+    "10_learning_without_labels.ipynb": [
+        ("0.2", "a small τ sharpens", "the contrastive loss's temperature: a setting"),
+        ("0.99", "by default, so that they take", "Keras's default batch-normalisation momentum: a setting"),
+        ("0.9", "so the encoder uses 0.9", "the encoder's batch-normalisation momentum: a setting"),
+        ("0.99", "exercise 4 measures what 0.99 does", "Keras's default momentum, named again: a setting"),
+    ],
     "02_fine_tuning.ipynb": [
         ("3.5", "Wilson interval", "the width of a Wilson interval on 300 test photos: arithmetic on the split size"),
     ],

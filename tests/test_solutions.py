@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10
 from tltf import assets, curves, data, models, recipes, stages, text
 
 
@@ -211,3 +211,29 @@ def test_ex09_alpha_on_validation_and_a_decay_that_moves_it(recipe_grid):
 def test_ex09_mixup_on_augmented_photos(recipe_grid):
     accuracies = ex09.mixup_on_augmented_photos(recipe_grid, recipes.Recipe(epochs=1), per_class=5, seeds=(0,))
     assert set(accuracies) == {"mixup", "flip_rotate_zoom", "both"} and all(0 <= a <= 1 for a in accuracies.values())
+
+
+def _labelled(n: int, seed: int):
+    """``n`` random 16-px images and two balanced labels (what the solutions compute is checked, not learnt)."""
+    return np.random.default_rng(seed).uniform(0, 255, (n, 16, 16, 3)).astype("float32"), np.repeat([0, 1], n // 2)
+
+
+def test_ex10_views_ablation_and_temperatures_score_on_validation():
+    labelled, val = _labelled(32, 0), _labelled(16, 1)
+    settings = {"epochs": 1, "batch": 16}
+    parts = ex10.views_ablation(labelled, val, "flowers", (8, 16), **settings)
+    assert list(parts) == ["crops and colour", "crops only", "colour only"]
+    assert all(0 <= a <= 1 for a in parts.values())
+    assert set(ex10.temperatures(labelled, val, "xray", (8,), values=(0.1, 0.5), **settings)) == {0.1, 0.5}
+    momenta = ex10.momentum_and_reestimation(labelled, val, "flowers", (8,), **settings)
+    assert list(momenta) == ["momentum 0.9", "momentum 0.99", "momentum 0.99, statistics re-estimated"]
+    assert all(0 <= a <= 1 for a in momenta.values())
+
+
+def test_ex10_knn_accuracy_separates_clusters():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    centres = rng.normal(size=(3, 8)) * 4
+    x = centres[y] + rng.normal(size=(60, 8))
+    assert ex10.knn_accuracy(x[::2], y[::2], x[1::2], y[1::2]) > 0.95
+    assert ex10.knn_accuracy(rng.normal(size=(30, 8)), y[::2], rng.normal(size=(30, 8)), y[1::2]) < 0.7

@@ -1,8 +1,10 @@
-"""Linear probes by depth: which layers of a frozen backbone hold features that a linear classifier can use.
+"""Linear probes: which layers of a frozen backbone hold features that a linear classifier can use, and what
+an encoder's features are worth with a few labels per class.
 
 ``depth_extractor`` taps the backbone after several blocks and pools each tap over space;
 ``extract_by_depth`` runs it over a dataset once; ``probe_by_depth`` fits one logistic regression
-(scikit-learn) per tap, its regularisation chosen on the validation split, and scores it once on test.
+(scikit-learn) per tap, its regularisation chosen on the validation split, and scores it once on test;
+``few_label_probe`` does the same for one feature array, trained on k labelled rows per class.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from tltf import models, stats
+from tltf.data.examples import per_class_index
 
 #: MobileNetV2 layers to probe, early to last: the residual sums ending blocks 2, 5, 9, 12, 15, and the output.
 MOBILENET_V2_DEPTHS = ("block_2_add", "block_5_add", "block_9_add", "block_12_add", "block_15_add", "out_relu")
@@ -82,3 +85,16 @@ def probe_by_depth(
             )
         rows.append(row)
     return rows
+
+
+def few_label_probe(
+    features: Mapping[str, np.ndarray], labels: Mapping[str, np.ndarray], per_class: int | None, *, seed: int = 0
+) -> dict:
+    """A ``linear_probe`` trained on ``per_class`` training rows per class (None: all of them), drawn
+    with ``seed`` (``tltf.data.per_class_index``), its C chosen on the whole validation split, scored
+    once on test. ``features[split]`` is (n_split, d), ``labels[split]`` (n_split,) for "train", "val",
+    "test". Returns ``{"val_acc", "test_acc", "C"}``, accuracies in [0, 1]."""
+    y = labels["train"]
+    rows = np.arange(len(y)) if per_class is None else per_class_index(y, per_class, seed)
+    probe, c, val_acc = linear_probe(features["train"][rows], y[rows], features["val"], labels["val"], seed=seed)
+    return {"val_acc": float(val_acc), "test_acc": float(probe.score(features["test"], labels["test"])), "C": c}

@@ -40,6 +40,7 @@ BENCHMARKS = {
     "far-domains": "07_far_domains.ipynb",
     "shifted-domains": "08_shifted_domains.ipynb",
     "overfitting": "09_overfitting.ipynb",
+    "without-labels": "10_learning_without_labels.ipynb",
 }
 #: Benchmark name -> the module of ``notebooks/lessons/`` (that notebook's) whose ``README_TABLES`` it shows.
 LESSONS = {
@@ -53,6 +54,7 @@ LESSONS = {
     "far-domains": "far_domains",
     "shifted-domains": "shifted_domains",
     "overfitting": "overfitting",
+    "without-labels": "without_labels",
 }
 
 

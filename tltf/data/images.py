@@ -193,9 +193,10 @@ def resize_image(image: tf.Tensor, image_size: tuple[int, int], interpolation: s
 
 def decode_images(split: Examples, image_size: tuple[int, int], interpolation: str = "bilinear") -> Examples:
     """The same rows with the images decoded once, as ``make_dataset`` reads them: an ``images``
-    column (uint8, (n, *image_size, 3)) in place of ``paths``. Memory: h x w x 3 bytes per image."""
+    column (uint8, (n, *image_size, 3)) in place of ``paths`` (or of the arrays held before: grey ones
+    become RGB, resized). Memory: h x w x 3 bytes per image."""
     images = np.concatenate([x for x, _ in make_dataset(split, image_size, cache=False, interpolation=interpolation)])
-    columns = {name: values for name, values in split.columns.items() if name != "paths"}
+    columns = {name: values for name, values in split.columns.items() if name not in ("paths", "images")}
     return Examples(**columns, images=images.astype(np.uint8))
 
 
