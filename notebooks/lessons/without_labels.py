@@ -77,13 +77,14 @@ def show_views(images: np.ndarray, views: keras.Layer, *, n_views: int = 5, titl
     return fig
 
 
-def plot_pretraining(runs: Mapping[str, Sequence[dict]]) -> plt.Figure:
+def plot_pretraining(runs: Mapping[str, Sequence[dict]], seeds: Sequence[int]) -> plt.Figure:
     """Per domain (a column): the contrastive loss per epoch (top) and the validation accuracy of the
     probe that watched it (bottom), one line per seed. ``runs[domain]`` is a list of the notebook's
-    pre-training summaries, each with "loss" (per epoch) and "probe" ([(epochs, accuracy)])."""
+    pre-training summaries, one per seed of ``seeds``, each with "loss" (per epoch) and "probe"
+    ([(epochs, accuracy)])."""
     fig, axes = plt.subplots(2, len(runs), figsize=(5 * len(runs), 6), squeeze=False)
-    for col, (domain, seeds) in enumerate(runs.items()):
-        for seed, run in enumerate(seeds):
+    for col, (domain, by_seed) in enumerate(runs.items()):
+        for seed, run in zip(seeds, by_seed, strict=True):
             axes[0, col].plot(np.arange(1, len(run["loss"]) + 1), run["loss"], label=f"seed {seed}")
             epochs, accuracy = zip(*run["probe"], strict=True)
             axes[1, col].plot(epochs, accuracy, marker="o", label=f"seed {seed}")
@@ -94,21 +95,28 @@ def plot_pretraining(runs: Mapping[str, Sequence[dict]]) -> plt.Figure:
     return fig
 
 
-def scores(results: Sequence[dict], domain: str, method: str, per_class, measure: str = "test_acc") -> np.ndarray:
-    """Per seed, in seed order: ``measure`` of the runs of one grid point."""
-    chosen = sorted(
-        (r for r in results if (r["domain"], r["method"], r["per_class"]) == (domain, method, per_class)),
-        key=lambda r: r["seed"],
-    )
-    return np.array([r[measure] for r in chosen])
+def scores(results: Sequence[dict], domain: str, method: str, per_class) -> dict[int, float]:
+    """{seed: test accuracy} of the runs of one grid point, in seed order."""
+    chosen = (r for r in results if (r["domain"], r["method"], r["per_class"]) == (domain, method, per_class))
+    return {r["seed"]: r["test_acc"] for r in sorted(chosen, key=lambda r: r["seed"])}
+
+
+def spread(values: Sequence[float], *, bounds: tuple[float, float], n: int | None = None) -> dict:
+    """``stats.summary`` of per-seed values, except when every seed gave the same value (a probe on
+    features that do not depend on the seed, with every label): that is one result, not a certainty, so
+    it gets one run's Wilson interval on ``n`` test items (an accuracy), or no interval when ``n`` is None."""
+    values = np.asarray(values, dtype=float)
+    if len(values) > 1 and np.all(values == values[0]):
+        return stats.from_accuracy(values[0], n) if n else {"mean": round(float(values[0]), 4), "ci95": None}
+    return stats.accuracies(values, n) if n else stats.summary(values, bounds=bounds)
 
 
 def grid_record(results: Sequence[dict], n_test: Mapping[str, int]) -> dict:
-    """{``key(...)``: ``stats.accuracies`` summary} for every grid point that ``results`` holds: the mean
-    over seeds with its bounded t interval, or one run's Wilson interval on the ``n_test[domain]`` test
-    images."""
+    """{``key(...)``: summary} for every grid point that ``results`` holds: the mean over seeds with its
+    bounded t interval, or one run's Wilson interval on the ``n_test[domain]`` test images (one seed, or
+    seeds that all gave the same accuracy: see ``spread``)."""
     points = dict.fromkeys((r["domain"], r["method"], r["per_class"]) for r in results)
-    return {key(*p): stats.accuracies(scores(results, *p), n_test[p[0]]) for p in points}
+    return {key(*p): spread(list(scores(results, *p).values()), bounds=(0, 1), n=n_test[p[0]]) for p in points}
 
 
 def grid_table(summary: Mapping[str, dict], domain: str) -> pd.DataFrame:
@@ -128,15 +136,20 @@ def grid_table(summary: Mapping[str, dict], domain: str) -> pd.DataFrame:
 
 def differences(results: Sequence[dict], pairs: Sequence[tuple[str, str]]) -> dict:
     """{f"{domain}_{a}_minus_{b}_{size}": ``stats.paired`` in points} for each pair of methods (a, b) at
-    each point that both ran, paired by seed."""
+    each point that both ran, paired by seed. Raises ValueError when the two ran different seeds."""
     found = {}
     for domain in DOMAINS:
         for a, b in pairs:
             for k in dict.fromkeys(r["per_class"] for r in results if r["domain"] == domain):
                 first, second = scores(results, domain, a, k), scores(results, domain, b, k)
-                if len(first) and len(first) == len(second):
-                    name = f"{domain}_{a}_minus_{b}_{size_name(k)}"
-                    found[name] = stats.paired(100 * first, 100 * second, bounds=(0, 100))
+                if not (first and second):
+                    continue
+                if list(first) != list(second):
+                    raise ValueError(f"{domain}, {k} per class: {a} ran seeds {list(first)}, {b} {list(second)}.")
+                name = f"{domain}_{a}_minus_{b}_{size_name(k)}"
+                found[name] = stats.paired(
+                    100 * np.array(list(first.values())), 100 * np.array(list(second.values())), bounds=(0, 100)
+                )
     return found
 
 
@@ -166,8 +179,22 @@ README_TABLES: list[Table] = [
     measures(
         ("flowers: self-supervised minus random probe, all labels, points (paired)", "flowers_ssl_minus_random_all", 1),
         ("X-rays: self-supervised minus random probe, all labels, points (paired)", "xray_ssl_minus_random_all", 1),
-        ("flowers: ImageNet minus self-supervised probe, all labels, points", "flowers_imagenet_minus_ssl_all", 1),
-        ("X-rays: ImageNet minus self-supervised probe, all labels, points", "xray_imagenet_minus_ssl_all", 1),
+        (
+            "flowers: ImageNet minus self-supervised probe, all labels, points (paired)",
+            "flowers_imagenet_minus_ssl_all",
+            1,
+        ),
+        ("X-rays: ImageNet minus self-supervised probe, all labels, points (paired)", "xray_imagenet_minus_ssl_all", 1),
+        (
+            "flowers: fine-tuned self-supervised minus scratch, all labels, points (paired)",
+            "flowers_ssl_finetune_minus_scratch_all",
+            1,
+        ),
+        (
+            "X-rays: fine-tuned self-supervised minus scratch, all labels, points (paired)",
+            "xray_ssl_finetune_minus_scratch_all",
+            1,
+        ),
         ("flowers: k-means on ImageNet features, adjusted Rand index", "flowers_cluster_ari_imagenet", 3),
         ("flowers: k-means on self-supervised features, adjusted Rand index", "flowers_cluster_ari_ssl", 3),
         ("flowers: k-means on random-encoder features, adjusted Rand index", "flowers_cluster_ari_random", 3),

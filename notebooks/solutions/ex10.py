@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.neighbors import KNeighborsClassifier
 
-from tltf import adapt, probes, ssl, train
+from tltf import adapt, contrastive, probes, train
 
 Labelled = tuple[np.ndarray, np.ndarray]  # images (n, h, w, 3) in [0, 255], labels (n,)
 
@@ -31,8 +31,10 @@ def pretrain(
     momentum as arguments: a fresh
     encoder pre-trained by SimCLR on ``images`` (no labels). Returns the encoder."""
     train.seed_everything(seed)
-    encoder = ssl.encoder(images.shape[1:3], tuple(widths), momentum=momentum)
-    model = ssl.SimCLR(encoder, ssl.views(domain, seed=seed, crop=crop, colour=colour), temperature=temperature)
+    encoder = contrastive.encoder(images.shape[1:3], tuple(widths), momentum=momentum)
+    model = contrastive.SimCLR(
+        encoder, contrastive.views(domain, seed=seed, crop=crop, colour=colour), temperature=temperature
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     batches = (
         tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed).batch(batch, drop_remainder=True)
@@ -42,9 +44,10 @@ def pretrain(
 
 
 def validation_probe(encoder: keras.Model, labelled: Labelled, val: Labelled) -> float:
-    """A linear probe on the encoder's features of every labelled training image, scored on validation."""
-    x_train, x_val = ssl.features(encoder, labelled[0]), ssl.features(encoder, val[0])
-    return probes.linear_probe(x_train, labelled[1], x_val, val[1])[2]
+    """The watching probe's score: a linear probe (C = 1) on the encoder's features of every labelled
+    training image, scored on validation."""
+    x_train, x_val = contrastive.features(encoder, labelled[0]), contrastive.features(encoder, val[0])
+    return probes.linear_probe(x_train, labelled[1], x_val, val[1], cs=(1.0,))[2]
 
 
 def views_ablation(labelled: Labelled, val: Labelled, domain: str, widths: Sequence[int], **pretraining) -> dict:
@@ -77,12 +80,13 @@ def momentum_and_reestimation(
 ) -> dict:
     """Exercise 4: the validation probe after pre-training with batch normalisation's momentum at 0.9 and at
     Keras's 0.99, and for 0.99 again after its moving statistics are re-estimated on the clean training
-    images (``tltf.adapt.reestimate_batchnorm``). With a few hundred steps, 0.99's averages still hold much of
-    their starting values (0 and 1), so inference normalises with statistics that no layer produced."""
+    images (``tltf.adapt.reestimate_batchnorm``). 0.99's averages lag: they reach back about a hundred steps
+    of a network that changes fast, so inference normalises with statistics no trained layer produces."""
     found = {}
     for momentum in (0.9, 0.99):
         encoder = pretrain(labelled[0], domain, widths, momentum=momentum, **pretraining)
         found[f"momentum {momentum}"] = validation_probe(encoder, labelled, val)
-    adapt.reestimate_batchnorm(encoder, labelled[0])
-    found["momentum 0.99, statistics re-estimated"] = validation_probe(encoder, labelled, val)
+    lagging = encoder  # the 0.99 encoder, trained last
+    adapt.reestimate_batchnorm(lagging, labelled[0])
+    found["momentum 0.99, statistics re-estimated"] = validation_probe(lagging, labelled, val)
     return found

@@ -10,6 +10,7 @@ example). ``ProbeMonitor`` scores a linear probe on the validation split as pre-
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import keras
@@ -19,38 +20,66 @@ from keras import layers, ops
 
 from tltf import probes
 
-#: The two domains' views: which augmentations make a view, and how strong each is.
+#: The two domains' views: which augmentations make a view, and how strong each is (Keras's factors:
+#: zoom up to that share of the side, shift up to that share, rotation up to that share of a turn; colour's
+#: brightness, contrast, saturation and hue below).
 VIEWS = {
     # Photos: crops at any scale and position, mirror images, colour and grey; objects keep their names.
-    "flowers": {"flip": True, "zoom": 0.5, "shift": 0.15, "rotate": 0.0, "colour": 0.4, "grey": 0.2},
+    "flowers": {
+        "flip": True,
+        "zoom": 0.5,
+        "shift": 0.15,
+        "rotate": 0.0,
+        "brightness": 0.2,
+        "contrast": 0.4,
+        "saturation": 0.4,
+        "hue": 0.1,
+        "grey": 0.2,
+    },
     # X-rays: grey, always framed alike, and left is not right (the heart): small crops, tilts, exposure.
-    "xray": {"flip": False, "zoom": 0.2, "shift": 0.1, "rotate": 0.05, "colour": 0.3, "grey": 0.0},
+    "xray": {
+        "flip": False,
+        "zoom": 0.2,
+        "shift": 0.1,
+        "rotate": 0.05,
+        "brightness": 0.15,
+        "contrast": 0.3,
+        "saturation": 0.0,
+        "hue": 0.0,
+        "grey": 0.0,
+    },
 }
 
 
 def views(domain: str, *, seed: int | None = None, crop: bool = True, colour: bool = True) -> keras.Sequential:
     """A random view of every image, drawn per image, active only while training (``training=True``).
 
-    Images [0, 255] float (batch, h, w, 3) in, the same shape out. ``VIEWS[domain]`` sets which layers
-    and how strong; ``crop=False`` drops the crops (zoom, shift, rotation, flip) and ``colour=False`` the
-    colour changes (jitter, grey), for comparing what each part buys. The same ``seed`` gives the
-    same views of the same images, call after call.
+    Images [0, 255] float (batch, h, w, 3) in, the same shape and range out. ``VIEWS[domain]`` sets which
+    layers and how strong; ``crop=False`` drops the crops (zoom, shift, rotation, flip) and
+    ``colour=False`` the colour changes (jitter, grey), for comparing what each part buys. Layer i is
+    seeded ``seed + i``: Keras layers given one seed would draw the same random numbers, and flips, zooms
+    and shifts would move together. Two layers built with the same ``seed`` draw the same views of the
+    same images; each call advances a layer's random state, so the next call draws new ones.
     """
     if domain not in VIEWS:
         raise ValueError(f"No views for domain {domain!r}; choose one of {', '.join(VIEWS)}.")
-    v = VIEWS[domain]
+    if not (crop or colour):
+        raise ValueError("A view needs crops, colour changes or both: crop=False and colour=False leave nothing.")
+    v, seeds = VIEWS[domain], itertools.count(seed) if seed is not None else itertools.repeat(None)
     chosen: list[layers.Layer] = []
     if crop:
-        chosen += [layers.RandomFlip("horizontal", seed=seed)] if v["flip"] else []
-        chosen += [layers.RandomZoom((-v["zoom"], 0.0), fill_mode="reflect", seed=seed)]  # negative: zoom in
-        chosen += [layers.RandomTranslation(v["shift"], v["shift"], fill_mode="reflect", seed=seed)]
-        chosen += [layers.RandomRotation(v["rotate"], fill_mode="reflect", seed=seed)] if v["rotate"] else []
+        chosen += [layers.RandomFlip("horizontal", seed=next(seeds))] if v["flip"] else []
+        chosen += [layers.RandomZoom((-v["zoom"], 0.0), fill_mode="reflect", seed=next(seeds))]  # negative: in
+        chosen += [layers.RandomTranslation(v["shift"], v["shift"], fill_mode="reflect", seed=next(seeds))]
+        if v["rotate"]:
+            chosen += [layers.RandomRotation(v["rotate"], fill_mode="reflect", seed=next(seeds))]
     if colour:
-        c = v["colour"]
         # Keras's saturation factor is 0.5 for no change (0: grey, 1: fully saturated); hue's is 0 for none.
-        hue = {"saturation_factor": (0.5 - c / 2, 0.5 + c / 2), "hue_factor": c / 4} if v["grey"] else {}
-        chosen += [layers.RandomColorJitter((0, 255), brightness_factor=c / 2, contrast_factor=c, seed=seed, **hue)]
-        chosen += [layers.RandomGrayscale(v["grey"], seed=seed)] if v["grey"] else []
+        tint = {"saturation_factor": (0.5 - v["saturation"] / 2, 0.5 + v["saturation"] / 2)} if v["saturation"] else {}
+        tint |= {"hue_factor": v["hue"]} if v["hue"] else {}
+        jitter = {"brightness_factor": v["brightness"], "contrast_factor": v["contrast"], **tint}
+        chosen += [layers.RandomColorJitter((0, 255), **jitter, seed=next(seeds))]
+        chosen += [layers.RandomGrayscale(v["grey"], seed=next(seeds))] if v["grey"] else []
     return keras.Sequential(chosen, name=f"{domain}_views")
 
 
@@ -63,8 +92,10 @@ def encoder(
     (not after the last stage); global average pooling at the end. Random initial weights.
 
     ``momentum`` is batch normalisation's, for its moving statistics (what inference uses): 0.9, not
-    Keras's 0.99, because pre-training on a few hundred images runs only a few hundred steps, too few for
-    0.99's averages to forget their starting values (0 and 1) and describe the trained layers.
+    Keras's 0.99. Pre-training on a few hundred images runs a few hundred steps; 0.99's averages reach back
+    about a hundred of them, over which the layers changed a lot, and still hold a seventh of their
+    starting values (0 and 1) after two hundred, so inference would normalise with statistics that no
+    layer of the trained encoder produces.
     """
     inputs = keras.Input((*image_size, 3), name="image")
     x = layers.Rescaling(1 / 255)(inputs)
@@ -134,13 +165,16 @@ def features(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> n
     return np.asarray(model.predict(images.astype("float32"), batch_size=batch_size, verbose=0))
 
 
+Labelled = tuple[np.ndarray, np.ndarray]  # images (n, h, w, 3) in [0, 255], integer labels (n,)
+
+
 class ProbeMonitor(keras.callbacks.Callback):
     """Every ``every`` epochs (and before the first), a linear probe on the encoder's features of
-    labelled training images, scored on the validation split: the labels watch, they never train the
-    encoder. ``history`` is a list of (epochs done, validation accuracy); ``seconds`` is the time spent
+    labelled training images (C = 1), scored on the validation split: the labels watch, they never train
+    the encoder. ``history`` is a list of (epochs done, validation accuracy); ``seconds`` is the time spent
     probing (part of ``fit``'s wall time, not of pre-training's cost)."""
 
-    def __init__(self, encoder: keras.Model, train: tuple[np.ndarray, np.ndarray], val: tuple, every: int = 5):
+    def __init__(self, encoder: keras.Model, train: Labelled, val: Labelled, every: int = 5):
         super().__init__()
         self.encoder, self.train, self.val, self.every = encoder, train, val, every
         self.history: list[tuple[int, float]] = []
