@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10
-from tltf import assets, curves, data, models, recipes, stages, text
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11
+from tltf import assets, curves, data, explain, models, recipes, stages, text
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -237,3 +237,49 @@ def test_ex10_knn_accuracy_separates_clusters():
     x = centres[y] + rng.normal(size=(60, 8))
     assert ex10.knn_accuracy(x[::2], y[::2], x[1::2], y[1::2]) > 0.95
     assert ex10.knn_accuracy(rng.normal(size=(30, 8)), y[::2], rng.normal(size=(30, 8)), y[1::2]) < 0.7
+
+
+def _toy_classifier():
+    """A small CNN in a nested base with a Dense head, as the course builds them: (model, 4 images, labels)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="c1", bias_initializer="random_normal")(inputs)
+    x = keras.layers.Conv2D(6, 3, activation="relu", name="c2", bias_initializer="random_normal")(x)
+    base = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="base")
+    outer = keras.Input((16, 16, 3))
+    head = keras.layers.Dense(3, activation="softmax", name="head")
+    model = keras.Model(outer, head(base(keras.layers.Rescaling(1 / 255)(outer))))
+    images, _ = _labelled(4, 3)
+    return model, images, np.array([0, 1, 2, 0])
+
+
+def test_ex11_true_class_and_earlier_layer():
+    model, images, labels = _toy_classifier()
+    predicted, true = ex11.true_and_predicted(model, images, labels)
+    same = explain.predicted(model, images) == labels
+    assert predicted.shape == true.shape == (4, 16, 16)
+    np.testing.assert_allclose(predicted[same], true[same], atol=1e-6)
+    assert not np.allclose(predicted[~same], true[~same])
+    rho = ex11.head_randomisation(model, images, "c1")
+    assert rho.shape == (4,) and np.all((rho >= -1) & (rho <= 1))
+
+
+def test_ex11_smoothgrad_without_noise_is_the_gradient():
+    model, images, _ = _toy_classifier()
+    np.testing.assert_allclose(
+        ex11.smoothgrad(model, images, samples=2, sigma=0.0), explain.gradient_saliency(model, images), atol=1e-5
+    )
+    noisy = ex11.smoothgrad(model, images, samples=2, sigma=15.0)
+    assert noisy.shape == (4, 16, 16) and not np.allclose(noisy, explain.gradient_saliency(model, images))
+
+
+def test_ex11_insertion_runs_from_the_fill_to_the_image():
+    model, images, _ = _toy_classifier()
+    classes, fill = explain.predicted(model, images), np.full_like(images, 127.5)
+    order = np.tile(np.arange(16), (4, 1))
+    curves = ex11.insertion_curves(model, images, order, classes, patch=4, steps=4, fill=fill)
+    rows = np.arange(4)
+    np.testing.assert_allclose(curves[:, 0], model.predict(fill, verbose=0)[rows, classes], atol=1e-6)
+    np.testing.assert_allclose(curves[:, -1], model.predict(images, verbose=0)[rows, classes], atol=1e-6)

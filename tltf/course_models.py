@@ -205,3 +205,11 @@ def xray_model() -> keras.Model:
     channels and resized with "nearest" as ``data.make_dataset`` does -> probabilities (batch, 2) of
     (normal, pneumonia); loaded from ``models_dir()`` or trained first."""
     return course_model("xray", xray_recipe(), _train_xray, XRAY_CODE)
+
+
+def saved_info(name: str) -> dict:
+    """The record saved beside course model ``name`` ("flowers" or "xray") of the current mode and code
+    (recipe, ``train_seconds``, accuracies; see ``course_model``), or ``{}`` before it is trained."""
+    recipe, code = {"flowers": (flowers_recipe, FLOWERS_CODE), "xray": (xray_recipe, XRAY_CODE)}[name]
+    path = models_dir() / f"{name}-{model_key(recipe(), code_hash(code))}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -41,6 +41,7 @@ BENCHMARKS = {
     "shifted-domains": "08_shifted_domains.ipynb",
     "overfitting": "09_overfitting.ipynb",
     "without-labels": "10_learning_without_labels.ipynb",
+    "interpretability": "11_interpretability.ipynb",
 }
 #: Benchmark name -> the module of ``notebooks/lessons/`` (that notebook's) whose ``README_TABLES`` it shows.
 LESSONS = {
@@ -55,6 +56,7 @@ LESSONS = {
     "shifted-domains": "shifted_domains",
     "overfitting": "overfitting",
     "without-labels": "without_labels",
+    "interpretability": "interpretability",
 }
 
 
