@@ -32,6 +32,7 @@ def test_first_call_trains_and_saves_the_model_with_its_record(trained):
     assert info["recipe"] == course_models.flowers_recipe() and info["seed"] == 42 and info["mode"] == "quick"
     assert info["commit"] is None or isinstance(info["commit"], str)
     assert 0 <= info["val_acc"] <= 1 and 0 <= info["test_acc"] <= 1 and info["date"]
+    assert course_models.saved_info("flowers") == info and course_models.saved_info("xray") == {}
 
 
 def test_second_call_loads_the_same_model(trained, quick_flowers, capsys):

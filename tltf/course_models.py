@@ -152,6 +152,11 @@ def _replace(path: Path, write: Callable[[Path], object]) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def model_path(name: str, recipe: dict, code: Sequence[object]) -> Path:
+    """``models_dir() / NAME-KEY.keras``, ``KEY`` being ``model_key(recipe, code_hash(code))``."""
+    return models_dir() / f"{name}-{model_key(recipe, code_hash(code))}.keras"
+
+
 def course_model(name: str, recipe: dict, trainer: Trainer, code: Sequence[object]) -> keras.Model:
     """``NAME-KEY.keras`` loaded from ``models_dir()``, or trained by ``trainer(recipe)`` and saved there.
 
@@ -161,7 +166,7 @@ def course_model(name: str, recipe: dict, trainer: Trainer, code: Sequence[objec
     ``NAME-KEY.json`` then ``NAME-KEY.keras`` (each atomically); training seeds the process (``seed_everything``).
     """
     code_sha = code_hash(code)
-    path = models_dir() / f"{name}-{model_key(recipe, code_sha)}.keras"
+    path = model_path(name, recipe, code)
     if path.exists():
         try:
             model = keras.models.load_model(path)
@@ -211,5 +216,5 @@ def saved_info(name: str) -> dict:
     """The record saved beside course model ``name`` ("flowers" or "xray") of the current mode and code
     (recipe, ``train_seconds``, accuracies; see ``course_model``), or ``{}`` before it is trained."""
     recipe, code = {"flowers": (flowers_recipe, FLOWERS_CODE), "xray": (xray_recipe, XRAY_CODE)}[name]
-    path = models_dir() / f"{name}-{model_key(recipe(), code_hash(code))}.json"
+    path = model_path(name, recipe(), code).with_suffix(".json")
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -327,8 +327,9 @@ def copy_model(model: keras.Model) -> keras.Model:
 
 
 def reinitialise(layer: keras.layers.Layer, seed: int) -> None:
-    """Draw ``layer``'s weights again from its own initializers (seeded). Side effect: changes ``layer``.
-    Raises ValueError for a weight whose initializer the layer does not name."""
+    """Draw ``layer``'s weights again from its own initializers, weight i with seed ``seed + i`` (give each
+    layer its own ``seed``: two layers of one shape and seed would get the same weights). Side effect:
+    changes ``layer``. Raises ValueError for a weight whose initializer the layer does not name."""
     for i, variable in enumerate(layer.weights):
         name = variable.name
         depthwise = isinstance(layer, keras.layers.DepthwiseConv2D) and name == "kernel"
@@ -337,7 +338,7 @@ def reinitialise(layer: keras.layers.Layer, seed: int) -> None:
             raise ValueError(f"{layer.name} names no initializer for its weight {name!r}")
         config = initializer.get_config()
         if "seed" in config:
-            initializer = type(initializer).from_config({**config, "seed": seed * 1000 + i})
+            initializer = type(initializer).from_config({**config, "seed": seed + i})
         variable.assign(initializer(variable.shape, variable.dtype))
 
 
@@ -357,8 +358,9 @@ def cascade(model: keras.Model) -> list[tuple[str, list[str]]]:
         backbone = bool(models.block_names(parent))
         group = block or ("head" if not backbone else "top" if seen_block else "stem")
         groups.setdefault(group, []).append(layer.name)
+    order = [g for g in reversed(groups) if g != "head"]
     steps, done = [], []
-    for group in reversed(groups):
+    for group in (["head"] if "head" in groups else []) + order:
         done = done + groups[group]
         steps.append((group, done))
     return steps
@@ -367,19 +369,24 @@ def cascade(model: keras.Model) -> list[tuple[str, list[str]]]:
 def randomised(model: keras.Model, layers: Sequence[str], seed: int = 0) -> keras.Model:
     """A copy of ``model`` with ``layers`` re-initialised (``reinitialise``); ``model`` is left as it was."""
     copy = copy_model(model)
-    for name in layers:
-        reinitialise(find_layer(copy, name), seed)
+    for j, name in enumerate(layers):
+        reinitialise(find_layer(copy, name), seed * 1_000_000 + 100 * j)  # each layer its own draws
     return copy
 
 
 def rank_correlation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Spearman's rank correlation of each pair of maps (n, h, w) x (n, h, w) -> (n,), in [-1, 1]; 0 where a
-    map is constant (no ranking to agree with: an all-zero Grad-CAM of a randomised model)."""
+    map is constant (no ranking to agree with: an all-zero Grad-CAM of a randomised model; count them with
+    ``constant``)."""
     values = []
-    for a, b in zip(first, second, strict=True):
-        same = np.ptp(a) == 0 or np.ptp(b) == 0
-        values.append(0.0 if same else spearmanr(a.ravel(), b.ravel()).statistic)
+    for a, b, flat in zip(first, second, constant(first) | constant(second), strict=True):
+        values.append(0.0 if flat else spearmanr(a.ravel(), b.ravel()).statistic)
     return np.asarray(values)
+
+
+def constant(maps: np.ndarray) -> np.ndarray:
+    """Whether each map (n, h, w) is the same everywhere (n,): an empty Grad-CAM, which ranks nothing."""
+    return np.ptp(maps.reshape(len(maps), -1), axis=1) == 0
 
 
 def patch_order(maps: np.ndarray, patch: int) -> np.ndarray:
@@ -397,6 +404,15 @@ def blurred(images: np.ndarray, sigma: float) -> np.ndarray:
     return np.stack([ndimage.gaussian_filter(image, sigma=(sigma, sigma, 0)) for image in images])
 
 
+def delete_patches(image: np.ndarray, fill: np.ndarray, order: np.ndarray, count: int, patch: int) -> np.ndarray:
+    """``image`` (h, w, 3) with its first ``count`` patches of ``order`` (patch numbers in reading order, as
+    ``patch_order`` gives them) replaced by the same patches of ``fill``."""
+    h, w = image.shape[:2]
+    mask = np.zeros((h // patch, w // patch), bool)
+    mask.flat[order[:count]] = True
+    return np.where(np.kron(mask, np.ones((patch, patch), bool))[..., None], fill, image)
+
+
 def deletion_curves(
     model: keras.Model,
     images: np.ndarray,
@@ -411,22 +427,15 @@ def deletion_curves(
     same patches of ``fill`` (n, h, w, 3; default: ``blurred(images, patch)``): ``steps + 1`` points from
     nothing to every patch deleted. (n, steps + 1) in [0, 1]. A faithful map's order makes it fall fast."""
     images = np.asarray(images, "float32")
-    _, h, w, _ = images.shape
     fill = blurred(images, patch) if fill is None else np.broadcast_to(fill, images.shape)
     counts = np.linspace(0, orders.shape[1], steps + 1).round().astype(int)
     curves = []
     for image, background, order, chosen in zip(images, fill, orders, classes, strict=True):
-        variants = []
-        for count in counts:
-            mask = np.zeros((h // patch, w // patch), bool)
-            mask.flat[order[:count]] = True
-            mask = np.kron(mask, np.ones((patch, patch), bool))[..., None]
-            variants.append(np.where(mask, background, image))
-        probs = model.predict(np.stack(variants), batch_size=32, verbose=0)
-        curves.append(probs[:, chosen])
+        variants = np.stack([delete_patches(image, background, order, count, patch) for count in counts])
+        curves.append(model.predict(variants, batch_size=32, verbose=0)[:, chosen])
     return np.stack(curves)
 
 
 def curve_area(curves: np.ndarray) -> np.ndarray:
     """Area under each deletion curve (n, points) over the deleted share 0..1 (trapezoid): (n,) in [0, 1]."""
-    return np.trapezoid(curves, dx=1 / (curves.shape[1] - 1), axis=1)
+    return np.clip(np.trapezoid(curves, dx=1 / (curves.shape[1] - 1), axis=1), 0, 1)  # no 1.0000000000000002

@@ -45,4 +45,5 @@ def per_class(labels: np.ndarray, predicted: np.ndarray, names: Sequence[str]) -
     report = classification_report(
         labels, predicted, labels=range(len(names)), target_names=list(names), output_dict=True, zero_division=0
     )
-    return pd.DataFrame({name: report[name] for name in names}).T.rename(columns={"support": "images"})
+    table = pd.DataFrame({name: report[name] for name in names}).T.rename(columns={"support": "images"})
+    return table.astype({"images": int})

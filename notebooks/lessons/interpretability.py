@@ -81,7 +81,8 @@ def plot_randomisation(spearman: Mapping[str, Sequence[Mapping]], steps: Sequenc
 
 def randomisation_table(spearman: Mapping[str, Sequence[Mapping]], marked: str) -> pd.DataFrame:
     """For each method: the rank correlation after the head alone, after the top blocks (``marked``) and after
-    everything, with intervals, and whether it passes (mean at most ``PASS_SPEARMAN`` after the top blocks)."""
+    everything, with intervals, whether it passes (mean at most ``PASS_SPEARMAN`` after the top blocks), and
+    the share of empty maps there (a row's optional "empty")."""
     rows = {}
     for method, steps in spearman.items():
         at = {r["step"]: r for r in steps}
@@ -90,6 +91,7 @@ def randomisation_table(spearman: Mapping[str, Sequence[Mapping]], marked: str) 
             f"+ top blocks (to {marked})": stats.format_interval(at[marked]),
             "everything": stats.format_interval(steps[-1]),
             "passes": "yes" if at[marked]["mean"] <= PASS_SPEARMAN else "no",
+            "empty maps (+ top blocks)": f"{at[marked].get('empty', 0):.0%}",
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -161,7 +163,8 @@ README_TABLES: list[Table] = [
     ),
     measures(
         ("deletion AUC, random order", "deletion_auc_random", 3),
-        ("integrated gradients: completeness error (relative)", "ig_completeness_error", 4),
+        ("integrated gradients: completeness error (relative), adaptive steps", "ig_completeness_error", 4),
+        ("integrated gradients: completeness error (relative), 16 equal steps", "ig_completeness_error_equal_steps", 4),
         ("integrated gradients: gradients per image", "ig_gradients_per_image", 0),
         ("flowers model: test accuracy", "flowers_test_acc", 3),
         ("X-ray model: test accuracy", "xray_test_acc", 3),
