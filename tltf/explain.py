@@ -275,7 +275,7 @@ def integrated_gradients(
     halve: int = 16,
     tolerance: float = 0.02,
     baseline: float | np.ndarray = 0.0,
-    chunk: int = 33,
+    chunk: int = 16,
 ) -> Attributions:
     """Integrated gradients (Sundararajan et al., 2017) from a ``baseline`` (a flat value, 0 is black, or one
     image per image) to each image along the straight path, by the trapezoid rule.
@@ -286,7 +286,8 @@ def integrated_gradients(
     ``refine`` times while the attributions' sum is further than ``tolerance`` (relative) from the score's
     change, the ``halve`` intervals that disagree most are halved (adaptive quadrature; the integral is the
     same, only computed more finely). ``steps + 1`` to ``steps + 1 + refine * halve`` gradients per image
-    (``Attributions.points``), ``chunk`` of them per batch.
+    (``Attributions.points``), ``chunk`` of them per batch (memory: the tape of a batch of 16 MobileNetV2
+    images at 224 px holds about 1.7 GiB; 33 of them, 3.8 GiB).
     """
     if steps < 1:
         raise ValueError(f"integrated gradients needs at least one step, got {steps}")
