@@ -30,3 +30,13 @@ def test_top_blocks_step_and_tables():
     areas = {"gradcam": np.array([0.2, 0.3, 0.25]), "random": np.array([0.5, 0.6, 0.55])}
     deletion = lesson.deletion_table(areas)
     assert deletion.loc["Grad-CAM", "verdict"] == "lower" and deletion.loc["random", "verdict"] == ""
+
+
+def test_bottom_share_and_shares_by_class():
+    low = np.zeros((2, 8, 8))
+    low[:, 6:, :] = 1
+    assert list(lesson.bottom_share(low)) == [1.0, 1.0]
+    assert lesson.bottom_share(np.ones((1, 8, 8)))[0] == pytest.approx(0.25)
+    shares = lesson.shares_by_class(np.concatenate([low, np.ones((1, 8, 8))]), np.array([1, 1, 0]), ["a", "b", "c"])
+    assert sorted(shares) == ["border_a", "border_b", "bottom_a", "bottom_b"]
+    assert shares["bottom_b"]["mean"] == 1.0 and shares["bottom_a"]["mean"] == pytest.approx(0.25)

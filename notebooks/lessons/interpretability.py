@@ -136,6 +136,26 @@ def border_share(maps: np.ndarray, fraction: float = 0.125) -> np.ndarray:
     return np.divide(maps[:, ~inner].sum(axis=1), total, out=np.zeros(n), where=total > 0)
 
 
+def bottom_share(maps: np.ndarray, fraction: float = 0.25) -> np.ndarray:
+    """The share of each map's total (n, h, w) in the image's bottom ``fraction`` of rows: (n,) in [0, 1]."""
+    n, h, _ = maps.shape
+    total = maps.reshape(n, -1).sum(axis=1)
+    bottom = maps[:, h - round(h * fraction) :].reshape(n, -1).sum(axis=1)
+    return np.divide(bottom, total, out=np.zeros(n), where=total > 0)
+
+
+def shares_by_class(maps: np.ndarray, predicted: np.ndarray, names: Sequence[str]) -> dict[str, dict]:
+    """``{"border_CLASS": summary, "bottom_CLASS": summary}`` (``tltf.stats.summary`` over the images
+    predicted as each class, bounded to [0, 1]) of ``border_share`` and ``bottom_share``; a class no image
+    was predicted as is left out."""
+    result = {}
+    for k, name in enumerate(names):
+        if (predicted == k).any():
+            result[f"border_{name}"] = stats.summary(border_share(maps[predicted == k]), bounds=(0, 1))
+            result[f"bottom_{name}"] = stats.summary(bottom_share(maps[predicted == k]), bounds=(0, 1))
+    return result
+
+
 README_TABLES: list[Table] = [
     Table(
         [
@@ -169,6 +189,10 @@ README_TABLES: list[Table] = [
         ("flowers model: test accuracy", "flowers_test_acc", 3),
         ("X-ray model: test accuracy", "xray_test_acc", 3),
         ("X-rays: share of Grad-CAM on the outer eighth of each side (area share 0.44)", "xray_border_share", 3),
+        ("X-rays predicted normal: share of Grad-CAM on the border", "xray_border_normal", 3),
+        ("X-rays predicted pneumonia: share of Grad-CAM on the border", "xray_border_pneumonia", 3),
+        ("X-rays predicted normal: share of Grad-CAM in the bottom quarter", "xray_bottom_normal", 3),
+        ("X-rays predicted pneumonia: share of Grad-CAM in the bottom quarter", "xray_bottom_pneumonia", 3),
         ("flowers model: training seconds (once, then loaded)", "flowers_model_train_seconds", 0),
     ),
 ]
