@@ -1,0 +1,82 @@
+"""tltf.export: every LiteRT format of a small trained CNN agrees with Keras, full int8 takes and gives uint8,
+no file holds a Flex operation, and bad requests get plain errors."""
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from tltf import export
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(a small CNN trained to tell red from green from blue images, its SavedModel folder, test images)."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 40)
+    images = rng.uniform(0, 120, (120, 16, 16, 3)).astype("float32")
+    images[np.arange(120), :, :, labels] += 120  # the class's colour is brighter
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            layers.Rescaling(1 / 127.5, offset=-1),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(
+                1024, activation="relu"
+            ),  # enough weights that the sizes show the formats (per-channel scales add)
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(images, labels, epochs=30, verbose=0)
+    folder = export.saved_model(model, tmp_path_factory.mktemp("export") / "saved")
+    return model, folder, images
+
+
+@pytest.fixture(scope="module")
+def files(trained):
+    _, folder, images = trained
+    return {kind: export.to_litert(folder, kind, images[::4]) for kind in export.FORMATS}
+
+
+def test_every_format_agrees_with_keras(trained, files):
+    model, _, images = trained
+    reference = model.predict(images, verbose=0)
+    assert (reference.argmax(axis=1) == np.repeat(np.arange(3), 40)).mean() > 0.95  # the toy learned its task
+    float32 = export.LiteModel(files["float32"]).predict(images)
+    np.testing.assert_allclose(float32, reference, atol=1e-5)
+    np.testing.assert_allclose(export.LiteModel(files["float16"]).predict(images), reference, atol=1e-2)
+    for kind in ("dynamic", "int8"):
+        assert export.agreement(export.LiteModel(files[kind]).predict(images), reference) >= 0.95, kind
+
+
+def test_full_int8_takes_and_gives_uint8_and_is_smaller(trained, files):
+    lite = export.LiteModel(files["int8"])
+    assert lite.input_type == np.uint8 and lite.output_type == np.uint8
+    brightest = trained[2][::4].max()  # the calibration images span 0..brightest: one step is brightest / 255
+    assert lite.input["quantization"][0] == pytest.approx(brightest / 255, rel=0.02)
+    assert len(files["int8"]) < 0.5 * len(files["float32"]) and len(files["float16"]) < 0.6 * len(files["float32"])
+
+
+def test_no_file_holds_a_flex_operation(files):
+    for kind, content in files.items():
+        names = export.operations(content)
+        assert names and not [n for n in names if n.startswith("Flex")], kind
+    assert "CONV_2D" in export.operations(files["float32"])
+
+
+def test_latency_is_measured_after_warm_up(trained, files):
+    _, _, images = trained
+    latency = export.LiteModel(files["float32"]).latency_ms(images[0], repeats=5, warmup=2)
+    assert set(latency) == {"median", "q25", "q75"} and 0 < latency["q25"] <= latency["median"] <= latency["q75"]
+
+
+def test_bad_requests_are_refused_in_plain_words(trained):
+    _, folder, _ = trained
+    with pytest.raises(ValueError, match="unknown LiteRT format 'int4'"):
+        export.to_litert(folder, "int4")
+    with pytest.raises(ValueError, match="representative images"):
+        export.to_litert(folder, "int8")
+    assert export.agreement(np.eye(3), np.eye(3)[[0, 2, 1]]) == pytest.approx(1 / 3)

@@ -1,0 +1,113 @@
+"""From a Keras model to the files a device runs, and what each costs: a SavedModel (``model.export``), and
+LiteRT flatbuffers (``.tflite``) in float32, float16, dynamic-range int8 and full int8, converted from the
+SavedModel with built-in operations only (no Flex operations, which a plain LiteRT interpreter rejects), run
+with LiteRT's own interpreter (``ai-edge-litert``; TensorFlow's copy of it is deprecated).
+
+Images are [0, 255] floats (batch, h, w, 3) as the course's models take them; a full-int8 file takes them as
+uint8 (scale 1, zero point 0 when the representative images span 0..255) and returns uint8 probabilities,
+which ``LiteModel`` turns back into floats.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert import interpreter as litert
+
+#: The LiteRT variants, smallest change first.
+FORMATS = ("float32", "float16", "dynamic", "int8")
+
+
+def saved_model(model: keras.Model, folder: str | Path) -> Path:
+    """``model.export(folder)``: a TensorFlow SavedModel with a ``serve`` endpoint. Returns the folder."""
+    model.export(str(folder), format="tf_saved_model", verbose=False)
+    return Path(folder)
+
+
+def to_litert(saved: str | Path, kind: str, representative: np.ndarray | None = None) -> bytes:
+    """The SavedModel ``saved`` as a LiteRT flatbuffer: ``kind`` one of ``FORMATS``. Full int8 needs
+    ``representative`` images (n, h, w, 3), typically 100 to 500 training images, to calibrate each tensor's
+    range. Raises ValueError for an unknown kind or int8 without images; the converter raises when a model
+    needs an operation LiteRT does not build in (none is allowed in through Flex)."""
+    if kind not in FORMATS:
+        raise ValueError(f"unknown LiteRT format {kind!r}: choose one of {', '.join(FORMATS)}")
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if kind != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if kind == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if kind == "int8":
+        if representative is None or len(representative) == 0:
+            raise ValueError("full int8 needs representative images to calibrate its ranges")
+        images = np.asarray(representative, "float32")
+        converter.representative_dataset = lambda: ([image[None]] for image in images)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+    return converter.convert()
+
+
+class LiteModel:
+    """A LiteRT flatbuffer run by LiteRT's interpreter with ``threads`` threads, one image at a time.
+
+    ``predict(images)`` takes [0, 255] images (n, h, w, 3) and returns probabilities (n, classes) as
+    float32, quantising the input and dequantising the output of an integer file."""
+
+    def __init__(self, content: bytes, threads: int = 1):
+        self.interpreter = litert.Interpreter(model_content=content, num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.size_bytes = len(content)
+
+    @property
+    def input_type(self) -> np.dtype:
+        return np.dtype(self.input["dtype"])
+
+    @property
+    def output_type(self) -> np.dtype:
+        return np.dtype(self.output["dtype"])
+
+    def _run(self, image: np.ndarray) -> np.ndarray:
+        scale, zero = self.input["quantization"]
+        if np.issubdtype(self.input_type, np.integer):
+            info = np.iinfo(self.input_type)
+            image = np.clip(np.round(image / scale + zero), info.min, info.max)
+        self.interpreter.set_tensor(self.input["index"], image[None].astype(self.input_type))
+        self.interpreter.invoke()
+        result = self.interpreter.get_tensor(self.output["index"])[0]
+        scale, zero = self.output["quantization"]
+        return (result.astype("float32") - zero) * scale if scale else result.astype("float32")
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return np.stack([self._run(np.asarray(image, "float32")) for image in images])
+
+    def latency_ms(self, image: np.ndarray, repeats: int = 50, warmup: int = 5) -> dict:
+        """Single-image latency in milliseconds over ``repeats`` runs after ``warmup`` runs left out:
+        ``{"median", "q25", "q75"}``."""
+        image = np.asarray(image, "float32")
+        for _ in range(warmup):
+            self._run(image)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            self._run(image)
+            times.append((time.perf_counter() - start) * 1000)
+        q25, median, q75 = np.percentile(times, [25, 50, 75])
+        return {"median": float(median), "q25": float(q25), "q75": float(q75)}
+
+
+def operations(content: bytes) -> list[str]:
+    """The names of the operations in a LiteRT flatbuffer, in order (a Flex one is named ``Flex...``)."""
+    interpreter = litert.Interpreter(model_content=content)
+    return [op["op_name"] for op in interpreter._get_ops_details()]  # no public op list (test_private_apis)
+
+
+def agreement(probs: np.ndarray, reference: np.ndarray) -> float:
+    """The share of images (rows) whose top class is the same in ``probs`` and ``reference``, in [0, 1]."""
+    return float((np.asarray(probs).argmax(axis=1) == np.asarray(reference).argmax(axis=1)).mean())
