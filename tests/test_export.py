@@ -80,3 +80,21 @@ def test_bad_requests_are_refused_in_plain_words(trained):
     with pytest.raises(ValueError, match="representative images"):
         export.to_litert(folder, "int8")
     assert export.agreement(np.eye(3), np.eye(3)[[0, 2, 1]]) == pytest.approx(1 / 3)
+
+
+def test_for_inference_drops_augmentation_and_dropout_and_converts_without_flex(tmp_path):
+    keras.utils.set_random_seed(1)
+    augment = keras.Sequential([layers.RandomFlip(seed=0), layers.RandomRotation(0.2, seed=1)], name="augmentation")
+    inner = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 3), layers.GlobalAveragePooling2D()])
+    head = keras.Sequential([keras.Input((4,)), layers.Dropout(0.3), layers.Dense(2, activation="softmax")])
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, head(inner(augment(inputs))))
+    images = np.random.default_rng(0).uniform(0, 255, (5, 8, 8, 3)).astype("float32")
+    with pytest.raises(Exception, match="Flex|TF Select|not supported"):  # the random operations need Flex
+        export.to_litert(export.saved_model(model, tmp_path / "raw"), "float32")
+    clean = export.for_inference(model)
+    kinds = {type(layer).__name__ for layer in clean.get_layer("augmentation").layers}
+    assert kinds == {"Identity"} and type(model.get_layer("augmentation").layers[0]).__name__ == "RandomFlip"
+    np.testing.assert_allclose(clean.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
+    content = export.to_litert(export.saved_model(clean, tmp_path / "clean"), "float32")
+    np.testing.assert_allclose(export.LiteModel(content).predict(images), model.predict(images, verbose=0), atol=1e-5)

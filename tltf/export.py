@@ -22,6 +22,39 @@ from ai_edge_litert import interpreter as litert
 FORMATS = ("float32", "float16", "dynamic", "int8")
 
 
+#: Layers that only act while training (noise, dropout); ``for_inference`` replaces them. Keras's random image
+#: layers (``RandomFlip``, ``RandomZoom``, ...) are recognised by their names, as Keras has no public base class.
+TRAINING_ONLY = (
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.SpatialDropout2D,
+    keras.layers.SpatialDropout3D,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+)
+
+
+def _training_only(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, TRAINING_ONLY) or (type(layer).__name__.startswith("Random") and not layer.weights)
+
+
+def for_inference(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` (same weights) whose augmentation and dropout layers, nested ones too, are
+    ``Identity`` layers. Why: at inference they pass their input through, yet a SavedModel still holds their
+    random operations (inside a branch), which LiteRT does not build in; without them the converter needs no Flex.
+    """
+
+    def clone(layer):
+        if _training_only(layer):
+            return keras.layers.Identity(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def saved_model(model: keras.Model, folder: str | Path) -> Path:
     """``model.export(folder)``: a TensorFlow SavedModel with a ``serve`` endpoint. Returns the folder."""
     model.export(str(folder), format="tf_saved_model", verbose=False)
