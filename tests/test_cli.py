@@ -25,6 +25,11 @@ def test_fit_trains_reports_and_saves_a_model(make_tree, tmp_path, mirror):
     assert summary["test_acc"] >= 0.8  # colours are easy for ImageNet features
     assert "precision" in result.stdout  # per-class metrics
     assert json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["classes"] == summary["classes"]
+    card = (tmp_path / "models" / "colours.keras.md").read_text(encoding="utf-8")  # the model card beside it
+    assert summary["card"] == str(tmp_path / "models" / "colours.keras.md")
+    assert f"| test accuracy | {summary['test_acc']:.3f} |" in card and "| recall of 'grün' |" in card
+    assert "| mobilenet_v2_notop | Apache-2.0 | ImageNet (ILSVRC-2012) | **flagged: unclear** |" in card
+    assert f"The user's folder {root.resolve()}" in card and "yours to state" in card
     model = keras.models.load_model(out)
     folder = data.scan_images(root, verbose=False)
     images = np.concatenate([x for x, _ in data.make_dataset(folder.images, (224, 224))])

@@ -11,7 +11,8 @@ The registry lives in ``tltf/assets.json`` (read by ``tltf.registry``). Each ass
 Keras files end up where Keras itself looks (``$KERAS_HOME/models``, default ``~/.keras/models``), so
 ``keras.applications.MobileNetV2(weights="imagenet")`` works unchanged afterwards.
 
-Command line: ``python -m tltf.assets fetch [NAME ...]``, ``verify [NAME ...]``, ``list``.
+Command line: ``python -m tltf.assets fetch [NAME ...]``, ``verify [NAME ...]``, ``list``, ``licences [NAME ...]``
+(each asset's licence and what it allows, ``tltf.licences``).
 """
 
 from __future__ import annotations
@@ -296,10 +297,11 @@ def verify(name: str) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tltf.assets {list,fetch,verify} [NAME ...]``; returns the exit status."""
+    """``python -m tltf.assets {list,fetch,verify,licences} [NAME ...]``; returns the exit status (1: an
+    asset is unknown, cannot be fetched, or is damaged)."""
     parser = argparse.ArgumentParser(prog="python -m tltf.assets", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["list", "fetch", "verify"])
-    parser.add_argument("names", nargs="*", help="assets (default: fetch the required ones, verify all)")
+    parser.add_argument("command", choices=["list", "fetch", "verify", "licences"])
+    parser.add_argument("names", nargs="*", help="assets (default: fetch the required ones; verify and licences: all)")
     args = parser.parse_args(argv)
     assets = registry()
     if args.command == "list":
@@ -307,6 +309,17 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{asset.name:22} {asset.kind:11} {'required' if asset.required else 'optional'}  {asset.description}"
             )
+        return 0
+    if args.command == "licences":
+        from tltf import licences  # pandas: only for this command
+
+        try:
+            table = licences.table(args.names or None)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(licences.render(table))
+        print(licences.verdict(table))
         return 0
     if args.command == "fetch":
         names = args.names or [a.name for a in assets.values() if a.required]

@@ -4,8 +4,9 @@ Feature extraction: a frozen ImageNet backbone (MobileNetV2 unless ``--backbone`
 cached once, a new head trained on them with the validation split choosing the epoch, then the
 head attached to the backbone as one ``.keras`` model. ``--fine-tune`` adds stage 2: the top
 blocks unfrozen and trained at a low rate. The test split is used only to report, at the end.
-The last line printed is one JSON object (``test_acc``, split sizes, classes, model path); the same
-object is saved beside the model as ``<model>.json`` so the class order travels with it.
+The last line printed is one JSON object (``test_acc``, split sizes, classes, model and card paths); the
+same object is saved beside the model as ``<model>.json`` so the class order travels with it, and a model
+card (``tltf.cards``) as ``<model>.keras.md``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import sys
 import warnings
+from datetime import date
 from pathlib import Path
 
 
@@ -104,12 +106,69 @@ def fit(args: argparse.Namespace) -> dict:
         "skipped_files": len(folder.skipped),
         "model": str(out),
     }
+    summary["card"] = str(fit_card(args, summary, out, backbone, predicted, splits.test.labels))
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
     print(
         f"Saved {out} (input: [0, 255] RGB images of shape {(*backbone.image_size, 3)}; output: "
-        f"probabilities in the class order of {out.with_suffix('.json')})."
+        f"probabilities in the class order of {out.with_suffix('.json')}), and its model card {summary['card']}."
     )
     return summary
+
+
+def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predicted, labels) -> Path:
+    """Write the model card of a ``fit`` run beside ``out`` (``tltf.cards``); returns its path.
+
+    ``predicted`` and ``labels``: class indices, one per test image. The test accuracy and each class's recall come
+    with Wilson intervals (``tltf.stats.single``); the user's photos have no licence that tltf can know.
+    """
+    import numpy as np
+
+    from tltf import cards, licences, stats
+
+    classes, folder = summary["classes"], Path(args.folder).resolve()
+    labels, n_test = np.asarray(labels), summary["n_test"]
+    correct = np.asarray(predicted) == labels
+    top = f"{args.unfreeze_fraction:.0%} of the layers" if args.unfreeze_fraction else f"{args.unfreeze_blocks} blocks"
+    tuned = f", top {top} fine-tuned" if args.fine_tune else ", frozen"
+    caveats = [f"The intervals cover the sampling error of {n_test} test images only, not a change of photos."]
+    if len(licences.flagged(licences.table([backbone.weights_asset]))):
+        caveats.append("The backbone's weights are flagged in Licences: read the note before any commercial use.")
+    recall = {
+        f"recall of {name!r}": {**stats.single(correct[labels == i]), "n": int((labels == i).sum())}
+        for i, name in enumerate(classes)
+        if (labels == i).any()
+    }
+    card = cards.ModelCard(
+        name=out.stem,
+        summary=f"Sorts an RGB photo into one of {len(classes)} classes ({', '.join(classes)}): a {backbone.name} "
+        f"backbone pre-trained on ImageNet with a new head trained on the user's photos by `python -m tltf fit`.",
+        details={
+            "Architecture": f"{backbone.constructor} (ImageNet weights{tuned}) + a dense softmax head",
+            "Format": "Keras 3 (.keras)",
+            "File size": f"{out.stat().st_size / 2**20:.1f} MiB",
+            "Input": f"RGB images, values in [0, 255], shape {(*backbone.image_size, 3)}",
+            "Output": f"{len(classes)} class probabilities, in the class order of {out.with_suffix('.json').name}",
+            "Made": f"{date.today().isoformat()} by python -m tltf fit, seed {args.seed}",
+        },
+        assets=[backbone.weights_asset],
+        intended_use="Sorting photos like those in the training folder into its classes, by the person who trained "
+        "it, as a first pass to check by eye.",
+        out_of_scope="Photos unlike the training folder (other cameras, light, subjects); anything outside its "
+        "classes (it always answers one of them); decisions about people.",
+        factors="Class is the only factor measured (recall per class below); photo source, light and background "
+        "were not.",
+        metrics={"test accuracy": {**stats.single(correct), "n": n_test, "note": "Wilson interval"}},
+        training_data=f"The user's folder {folder}: split {1 - args.val - args.test:.0%}/{args.val:.0%}/"
+        f"{args.test:.0%} (stratified, seed {args.seed}) into {summary['n_train']} training, {summary['n_val']} "
+        f"validation (choosing the epoch) and {n_test} test images. Licence of these photos: yours to state.",
+        evaluation_data=f"The test split of {folder}: {n_test} images never used for training or choosing an epoch. "
+        "Licence: yours to state.",
+        analyses=recall,
+        ethics="The backbone learned from ImageNet, web photos with known gaps in who and what they show; check "
+        "the model on photos from where it will be used before relying on it.",
+        caveats=caveats,
+    )
+    return cards.write(card, out)
 
 
 def main(argv: list[str] | None = None) -> int:

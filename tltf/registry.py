@@ -34,6 +34,9 @@ class Asset:
     file: str | None = None  # keras-file: the official Keras file name
     subset: dict | None = None  # dataset: how the course subset is drawn from the upstream set
     files: dict | None = None  # files: {file name: {"sha256", "size", optional "url"}} of one folder
+    trained_on: str | None = None  # weights: the data they were learned from; None for data itself
+    terms: str = "unclear"  # "open", "research-only" or "unclear": what the licence and its sources allow
+    terms_note: str = ""  # one sentence saying why (tltf.licences)
 
     def provenance(self) -> str:
         """A few lines saying what the asset is, its licence and how to cite it."""
