@@ -33,6 +33,7 @@ def test_first_call_trains_and_saves_the_model_with_its_record(trained):
     assert info["commit"] is None or isinstance(info["commit"], str)
     assert 0 <= info["val_acc"] <= 1 and 0 <= info["test_acc"] <= 1 and info["date"]
     assert course_models.saved_info("flowers") == info and course_models.saved_info("xray") == {}
+    assert course_models.saved_path("flowers") == folder / f"flowers-{key}.keras"
 
 
 def test_second_call_loads_the_same_model(trained, quick_flowers, capsys):

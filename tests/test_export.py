@@ -98,3 +98,56 @@ def test_for_inference_drops_augmentation_and_dropout_and_converts_without_flex(
     np.testing.assert_allclose(clean.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
     content = export.to_litert(export.saved_model(clean, tmp_path / "clean"), "float32")
     np.testing.assert_allclose(export.LiteModel(content).predict(images), model.predict(images, verbose=0), atol=1e-5)
+
+
+def test_for_inference_leaves_the_optimizer_behind(trained, tmp_path):
+    model = trained[0]  # compiled and trained: its .keras file holds Adam's moments
+    model.save(tmp_path / "trained.keras")
+    clean = export.for_inference(model)
+    clean.save(tmp_path / "clean.keras")
+    assert not clean.compiled and export.size_mb(tmp_path / "clean.keras") < 0.5 * export.size_mb(
+        tmp_path / "trained.keras"
+    )
+
+
+def test_throughput_counts_every_image_and_leaves_the_model_as_it_was(trained, files):
+    _, _, images = trained
+    lite = export.LiteModel(files["int8"])
+    before = lite.predict(images[:3])
+    assert export.LiteModel(files["int8"]).throughput(images[:37], batch=8, threads=1) > 0  # 4 full batches + 5
+    assert lite.throughput(images[:5], batch=8) > 0
+    np.testing.assert_array_equal(lite.predict(images[:3]), before)
+    assert tuple(lite.interpreter.get_input_details()[0]["shape"]) == (1, 16, 16, 3)
+
+
+def test_size_of_a_file_and_of_a_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.bin").write_bytes(b"x" * 2**19)
+    (tmp_path / "sub" / "b.bin").write_bytes(b"x" * 2**19)
+    assert export.size_mb(tmp_path / "a.bin") == 0.5 and export.size_mb(tmp_path) == 1.0
+
+
+def test_keras_quantize_reaches_dense_layers_only(trained):
+    model = keras.models.clone_model(trained[0])
+    model.set_weights(trained[0].get_weights())
+    model.quantize("int8")
+    assert export.quantized_layers(model) == [layer.name for layer in model.layers if isinstance(layer, layers.Dense)]
+    nested = keras.Sequential([keras.Input((4,)), keras.Sequential([keras.Input((4,)), layers.Dense(2)], name="inner")])
+    nested.quantize("int8")
+    assert export.quantized_layers(nested) == [nested.layers[0].layers[0].name]
+
+
+def test_per_tensor_int8_spends_fewer_bytes_on_scales(trained, files):
+    _, folder, images = trained
+    per_tensor = export.to_litert(folder, "int8", images[::4], per_channel=False)
+    assert export.quantization_bytes(files["float32"]) == 0
+    assert export.quantization_bytes(per_tensor) < export.quantization_bytes(files["int8"])
+    assert len(per_tensor) < len(files["int8"])
+
+
+def test_keras_latency_is_timed_in_its_own_process(trained, tmp_path):
+    trained[0].save(tmp_path / "toy.keras")
+    latency = export.keras_latency_ms(tmp_path / "toy.keras", repeats=5, warmup=2)
+    assert 0 < latency["q25"] <= latency["median"] <= latency["q75"]
+    with pytest.raises(RuntimeError, match="timing .*missing.keras failed"):
+        export.keras_latency_ms(tmp_path / "missing.keras", repeats=1)

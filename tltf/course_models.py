@@ -212,9 +212,14 @@ def xray_model() -> keras.Model:
     return course_model("xray", xray_recipe(), _train_xray, XRAY_CODE)
 
 
+def saved_path(name: str) -> Path:
+    """Where course model ``name`` ("flowers" or "xray") of the current mode and code is saved (``model_path``)."""
+    recipe, code = {"flowers": (flowers_recipe, FLOWERS_CODE), "xray": (xray_recipe, XRAY_CODE)}[name]
+    return model_path(name, recipe(), code)
+
+
 def saved_info(name: str) -> dict:
     """The record saved beside course model ``name`` ("flowers" or "xray") of the current mode and code
     (recipe, ``train_seconds``, accuracies; see ``course_model``), or ``{}`` before it is trained."""
-    recipe, code = {"flowers": (flowers_recipe, FLOWERS_CODE), "xray": (xray_recipe, XRAY_CODE)}[name]
-    path = model_path(name, recipe(), code).with_suffix(".json")
+    path = saved_path(name).with_suffix(".json")
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}

@@ -10,6 +10,10 @@ which ``LiteModel`` turns back into floats.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,9 +44,10 @@ def _training_only(layer: keras.layers.Layer) -> bool:
 
 
 def for_inference(model: keras.Model) -> keras.Model:
-    """A copy of ``model`` (same weights) whose augmentation and dropout layers, nested ones too, are
-    ``Identity`` layers. Why: at inference they pass their input through, yet a SavedModel still holds their
-    random operations (inside a branch), which LiteRT does not build in; without them the converter needs no Flex.
+    """A copy of ``model`` (same weights, not compiled: no optimizer) whose augmentation and dropout layers,
+    nested ones too, are ``Identity`` layers. Why: at inference they pass their input through, yet a SavedModel
+    still holds their random operations (inside a branch), which LiteRT does not build in; without them the
+    converter needs no Flex.
     """
 
     def clone(layer):
@@ -52,7 +57,10 @@ def for_inference(model: keras.Model) -> keras.Model:
 
     copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
     copy.set_weights(model.get_weights())
-    return copy
+    # clone_model compiles the copy like the original; a model for use needs no optimizer state in its file.
+    if isinstance(copy, keras.Sequential):
+        return keras.Sequential([keras.Input(model.input_shape[1:]), *copy.layers], name=copy.name)
+    return keras.Model(copy.input, copy.output, name=copy.name)
 
 
 def saved_model(model: keras.Model, folder: str | Path) -> Path:
@@ -61,11 +69,15 @@ def saved_model(model: keras.Model, folder: str | Path) -> Path:
     return Path(folder)
 
 
-def to_litert(saved: str | Path, kind: str, representative: np.ndarray | None = None) -> bytes:
+def to_litert(
+    saved: str | Path, kind: str, representative: np.ndarray | None = None, *, per_channel: bool = True
+) -> bytes:
     """The SavedModel ``saved`` as a LiteRT flatbuffer: ``kind`` one of ``FORMATS``. Full int8 needs
     ``representative`` images (n, h, w, 3), typically 100 to 500 training images, to calibrate each tensor's
-    range. Raises ValueError for an unknown kind or int8 without images; the converter raises when a model
-    needs an operation LiteRT does not build in (none is allowed in through Flex)."""
+    range. ``per_channel=False`` gives each int8 weight tensor one scale instead of one per output channel
+    (a smaller file; the converter's only switch for it is private). Raises ValueError for an unknown kind or
+    int8 without images; the converter raises when a model needs an operation LiteRT does not build in
+    (none is allowed in through Flex)."""
     if kind not in FORMATS:
         raise ValueError(f"unknown LiteRT format {kind!r}: choose one of {', '.join(FORMATS)}")
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
@@ -82,6 +94,7 @@ def to_litert(saved: str | Path, kind: str, representative: np.ndarray | None = 
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8
+    converter._experimental_disable_per_channel = not per_channel  # no public switch (test_private_apis)
     return converter.convert()
 
 
@@ -96,6 +109,7 @@ class LiteModel:
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
+        self.content = content
         self.size_bytes = len(content)
 
     @property
@@ -106,12 +120,17 @@ class LiteModel:
     def output_type(self) -> np.dtype:
         return np.dtype(self.output["dtype"])
 
-    def _run(self, image: np.ndarray) -> np.ndarray:
-        scale, zero = self.input["quantization"]
+    def _quantise(self, images: np.ndarray) -> np.ndarray:
+        """[0, 255] images as the file's input type (rounded to its integer grid for an integer file)."""
+        images = np.asarray(images, "float32")
         if np.issubdtype(self.input_type, np.integer):
+            scale, zero = self.input["quantization"]
             info = np.iinfo(self.input_type)
-            image = np.clip(np.round(image / scale + zero), info.min, info.max)
-        self.interpreter.set_tensor(self.input["index"], image[None].astype(self.input_type))
+            images = np.clip(np.round(images / scale + zero), info.min, info.max)
+        return images.astype(self.input_type)
+
+    def _run(self, image: np.ndarray) -> np.ndarray:
+        self.interpreter.set_tensor(self.input["index"], self._quantise(image[None]))
         self.interpreter.invoke()
         result = self.interpreter.get_tensor(self.output["index"])[0]
         scale, zero = self.output["quantization"]
@@ -119,6 +138,24 @@ class LiteModel:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return np.stack([self._run(np.asarray(image, "float32")) for image in images])
+
+    def throughput(self, images: np.ndarray, batch: int = 32, threads: int | None = None) -> float:
+        """Images per second over ``images`` (n, h, w, 3) in batches of ``batch`` (the input resized to it; a
+        last partial batch is padded and counted as its real images), on ``threads`` threads (None: all
+        cores), after one warm-up batch. The interpreter used here is a separate one: ``self`` is unchanged."""
+        interpreter = litert.Interpreter(model_content=self.content, num_threads=threads or os.cpu_count())
+        index = self.input["index"]
+        interpreter.resize_tensor_input(index, [batch, *images.shape[1:]])
+        interpreter.allocate_tensors()
+        chunks = [self._quantise(images[i : i + batch]) for i in range(0, len(images), batch)]
+        chunks = [np.concatenate([c, np.repeat(c[-1:], batch - len(c), axis=0)]) for c in chunks]
+        interpreter.set_tensor(index, chunks[0])
+        interpreter.invoke()
+        start = time.perf_counter()
+        for chunk in chunks:
+            interpreter.set_tensor(index, chunk)
+            interpreter.invoke()
+        return len(images) / (time.perf_counter() - start)
 
     def latency_ms(self, image: np.ndarray, repeats: int = 50, warmup: int = 5) -> dict:
         """Single-image latency in milliseconds over ``repeats`` runs after ``warmup`` runs left out:
@@ -133,6 +170,61 @@ class LiteModel:
             times.append((time.perf_counter() - start) * 1000)
         q25, median, q75 = np.percentile(times, [25, 50, 75])
         return {"median": float(median), "q25": float(q25), "q75": float(q75)}
+
+
+def size_mb(path: str | Path) -> float:
+    """The size of a model file, or of every file under a folder (a SavedModel), in MiB (2**20 bytes)."""
+    path = Path(path)
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
+def quantized_layers(model: keras.Model) -> list[str]:
+    """The names of the layers, nested ones included, that ``model.quantize(...)`` quantised."""
+    found = []
+    for layer in model.layers:
+        if getattr(layer, "quantization_mode", None):
+            found.append(layer.name)
+        if hasattr(layer, "layers"):
+            found += quantized_layers(layer)
+    return found
+
+
+def quantization_bytes(content: bytes) -> int:
+    """Bytes a LiteRT flatbuffer spends on quantisation parameters: a float32 scale and an int64 zero point
+    for each quantised tensor, and for each output channel of a per-channel one."""
+    details = litert.Interpreter(model_content=content).get_tensor_details()
+    return sum(12 * len(t["quantization_parameters"]["scales"]) for t in details)
+
+
+#: Run by ``keras_latency_ms`` in a fresh Python: TensorFlow's thread count is fixed when it starts.
+_KERAS_LATENCY = """
+import json, sys, time
+import numpy as np, tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(int(sys.argv[2]))
+tf.config.threading.set_inter_op_parallelism_threads(1)
+import keras
+model = keras.saving.load_model(sys.argv[1], compile=False)
+image = np.random.default_rng(0).uniform(0, 255, (1, *model.input_shape[1:])).astype("float32")
+times = []
+for i in range(int(sys.argv[3]) + int(sys.argv[4])):
+    start = time.perf_counter()
+    model.predict_on_batch(image)
+    times.append((time.perf_counter() - start) * 1000)
+q25, median, q75 = np.percentile(times[int(sys.argv[4]):], [25, 50, 75])
+print(json.dumps({"median": median, "q25": q25, "q75": q75}))
+"""
+
+
+def keras_latency_ms(path: str | Path, *, repeats: int = 50, warmup: int = 5, threads: int = 1) -> dict:
+    """Single-image latency of the ``.keras`` model at ``path`` through ``predict_on_batch``, in
+    milliseconds, in a separate Python process on ``threads`` threads (this process's TensorFlow keeps the
+    thread count it started with): ``{"median", "q25", "q75"}`` over ``repeats`` runs after ``warmup``."""
+    argv = [sys.executable, "-c", _KERAS_LATENCY, str(path), str(threads), str(repeats), str(warmup)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"timing {path} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def operations(content: bytes) -> list[str]:
