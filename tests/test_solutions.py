@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12
 from tltf import assets, curves, data, explain, models, recipes, stages, text
 
 
@@ -283,3 +283,64 @@ def test_ex11_insertion_runs_from_the_fill_to_the_image():
     rows = np.arange(4)
     np.testing.assert_allclose(curves[:, 0], model.predict(fill, verbose=0)[rows, classes], atol=1e-6)
     np.testing.assert_allclose(curves[:, -1], model.predict(images, verbose=0)[rows, classes], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def toy_export(tmp_path_factory):
+    """A small CNN that learned to tell red, green and blue images apart, as a SavedModel: (model, folder, images)."""
+    import keras
+
+    from tltf import export
+
+    keras.utils.set_random_seed(0)
+    labels = np.repeat(np.arange(3), 20)
+    images = np.random.default_rng(0).uniform(0, 120, (60, 16, 16, 3)).astype("float32")
+    images[np.arange(60), :, :, labels] += 120
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    model.fit(images, labels, epochs=30, verbose=0)
+    return model, export.saved_model(model, tmp_path_factory.mktemp("ex12") / "saved"), images
+
+
+def test_ex12_calibration_counts_and_threads(toy_export):
+    model, saved, images = toy_export
+    agreement = ex12.calibration_agreement(
+        saved, images, (1, 20), images, model.predict(images, verbose=0)
+    )  # toy: one set
+    assert set(agreement) == {1, 20} and all(0 <= a <= 1 for a in agreement.values()) and agreement[20] >= 0.9
+    from tltf import export
+
+    latency = ex12.thread_latency(export.to_litert(saved, "float32"), images[0], repeats=5)
+    assert set(latency) == {1, 2} and all(v > 0 for v in latency.values())
+
+
+def test_ex12_mixed_targets_run_from_labels_to_teacher():
+    teacher = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]], "float32")
+    np.testing.assert_allclose(ex12.mixed_targets(np.array([2, 0]), teacher, 1.0, 2.0), [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_allclose(ex12.mixed_targets(np.array([2, 0]), teacher, 0.0, 1.0), teacher, atol=1e-6)
+    half = ex12.mixed_targets(np.array([2, 0]), teacher, 0.5, 2.0)
+    np.testing.assert_allclose(half.sum(axis=1), 1, atol=1e-6)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 120)
+    features = rng.normal(0, 1, (120, 6)).astype("float32")
+    features[np.arange(120), labels] += 3
+    probs = np.eye(3)[labels] * 0.8 + 0.2 / 3
+    accuracy = ex12.mixed_students(features, labels, probs, features, labels, epochs=30, learning_rate=1e-2)
+    assert set(accuracy) == {0, 0.5, 1} and min(accuracy.values()) > 0.8
+
+
+def test_ex12_confidence_attack_sees_an_overconfident_model():
+    rng = np.random.default_rng(0)
+    members, others = rng.dirichlet([20, 1, 1], 200), rng.dirichlet([2, 1, 1], 200)
+    leak = ex12.confidence_attack(members, others, resamples=300)
+    assert leak["ci95"][0] > 0.7
+    same = ex12.confidence_attack(members, members.copy(), resamples=300)
+    assert same["mean"] == 0.5

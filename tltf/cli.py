@@ -20,6 +20,13 @@ from datetime import date
 from pathlib import Path
 
 
+def unfrozen(args: argparse.Namespace) -> str:
+    """What ``--fine-tune`` unfreezes, in words: "20% of the layers" or "6 block(s)"."""
+    if args.unfreeze_fraction is not None:
+        return f"{args.unfreeze_fraction:.0%} of the layers"
+    return f"{args.unfreeze_blocks} block(s)"
+
+
 def fit(args: argparse.Namespace) -> dict:
     """Train, evaluate and save as ``args`` says; returns the JSON summary."""
     from sklearn.metrics import classification_report
@@ -59,11 +66,7 @@ def fit(args: argparse.Namespace) -> dict:
     if args.fine_tune:
         summary["test_acc_feature_extraction"] = round(train.accuracy(model, datasets["test"], splits.test.labels), 4)
         model = models.attach_head(extractor, head, data.augmentation(args.seed))
-        top = (
-            f"{args.unfreeze_fraction:.0%} of the layers"
-            if args.unfreeze_fraction is not None
-            else f"{args.unfreeze_blocks} block(s)"
-        )
+        top = unfrozen(args)
         print(f"Fine-tuning the top {top} of {backbone.name} at a peak rate of {args.fine_tune_lr:g}…")
         tuned, report = train.fine_tune(
             model,
@@ -128,8 +131,7 @@ def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predi
     classes, folder = summary["classes"], Path(args.folder).resolve()
     labels, n_test = np.asarray(labels), summary["n_test"]
     correct = np.asarray(predicted) == labels
-    top = f"{args.unfreeze_fraction:.0%} of the layers" if args.unfreeze_fraction else f"{args.unfreeze_blocks} blocks"
-    tuned = f", top {top} fine-tuned" if args.fine_tune else ", frozen"
+    tuned = f", top {unfrozen(args)} fine-tuned" if args.fine_tune else ", frozen"
     caveats = [f"The intervals cover the sampling error of {n_test} test images only, not a change of photos."]
     if len(licences.flagged(licences.table([backbone.weights_asset]))):
         caveats.append("The backbone's weights are flagged in Licences: read the note before any commercial use.")

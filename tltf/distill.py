@@ -5,7 +5,7 @@ more than a label: how much a daisy looks like a dandelion.
 Here the student's pre-trained backbone stays frozen, so the student is a head on its features, and the
 teacher and the student see the same augmented views of each training image (a "consistent" teacher, Beyer et
 al., CVPR 2022). Keras has no distillation API; the loss is plain cross-entropy against soft targets, so
-this module only makes the targets and the two-temperature head.
+this module only runs teacher and student on the same views, softens the targets and trains the head.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ which ``LiteModel`` turns back into floats.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert import interpreter as litert
+
+from tltf.record import cores
 
 #: The LiteRT variants, smallest change first.
 FORMATS = ("float32", "float16", "dynamic", "int8")
@@ -141,9 +142,10 @@ class LiteModel:
 
     def throughput(self, images: np.ndarray, batch: int = 32, threads: int | None = None) -> float:
         """Images per second over ``images`` (n, h, w, 3) in batches of ``batch`` (the input resized to it; a
-        last partial batch is padded and counted as its real images), on ``threads`` threads (None: all
-        cores), after one warm-up batch. The interpreter used here is a separate one: ``self`` is unchanged."""
-        interpreter = litert.Interpreter(model_content=self.content, num_threads=threads or os.cpu_count())
+        last partial batch is padded, and its padding counted: the interpreter did that work), on ``threads``
+        threads (None: every core this process may use), after one warm-up batch. The interpreter used here
+        is a separate one: ``self`` is unchanged."""
+        interpreter = litert.Interpreter(model_content=self.content, num_threads=threads or cores())
         index = self.input["index"]
         interpreter.resize_tensor_input(index, [batch, *images.shape[1:]])
         interpreter.allocate_tensors()
@@ -155,7 +157,7 @@ class LiteModel:
         for chunk in chunks:
             interpreter.set_tensor(index, chunk)
             interpreter.invoke()
-        return len(images) / (time.perf_counter() - start)
+        return len(chunks) * batch / (time.perf_counter() - start)
 
     def latency_ms(self, image: np.ndarray, repeats: int = 50, warmup: int = 5) -> dict:
         """Single-image latency in milliseconds over ``repeats`` runs after ``warmup`` runs left out:
@@ -204,6 +206,7 @@ import numpy as np, tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(int(sys.argv[2]))
 tf.config.threading.set_inter_op_parallelism_threads(1)
 import keras
+import tltf.data, tltf.hub_layer, tltf.models, tltf.recipes  # registers the course's own layers and regularisers
 model = keras.saving.load_model(sys.argv[1], compile=False)
 image = np.random.default_rng(0).uniform(0, 255, (1, *model.input_shape[1:])).astype("float32")
 times = []

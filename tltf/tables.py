@@ -42,6 +42,7 @@ BENCHMARKS = {
     "overfitting": "09_overfitting.ipynb",
     "without-labels": "10_learning_without_labels.ipynb",
     "interpretability": "11_interpretability.ipynb",
+    "deployment": "12_deployment.ipynb",
 }
 #: Benchmark name -> the module of ``notebooks/lessons/`` (that notebook's) whose ``README_TABLES`` it shows.
 LESSONS = {
@@ -57,6 +58,7 @@ LESSONS = {
     "overfitting": "overfitting",
     "without-labels": "without_labels",
     "interpretability": "interpretability",
+    "deployment": "deployment",
 }
 
 
