@@ -74,6 +74,7 @@ def test_cards_list_every_licence_they_depend_on(tmp_path):
         assert "123" in text and "gaussian_noise" in text
         assert ("(uint8)" in text) == (name != "keras_int8")
         assert ("mobilenet_025_notop" in card.assets) == name.startswith("student")
+        assert ("notebook 08's fine-tuned model" in text) == (not name.startswith("student"))
     scored = {
         kind: {"test_acc": {"mean": 0.85, "ci95": [0.8, 0.9]}, "agreement": 0.99, "n": 468}
         for kind in ("keras", "float32", "int8")

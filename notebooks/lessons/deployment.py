@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tltf import cards, export, mistakes, privacy, registry, stats
+from tltf import cards, export, mistakes, privacy, recorded, registry, stats
 from tltf.tables import Table, measures
 
 #: The benchmark whose record this lesson shows beside its runs.
@@ -255,9 +255,26 @@ FLOWERS_USE = dict(
 )
 
 
+def shift_results(severity: int = 5) -> dict:
+    """Notebook 08's recorded study of the fine-tuned flowers model under each ImageNet-C corruption at
+    ``severity`` (its own training runs, over its seeds), as card analyses; ``{}`` before that study exists."""
+    stored = recorded.study("shifted-domains")
+    runs = len(stored.get("seeds", []))
+    return {
+        f"notebook 08's fine-tuned model: {c} (severity {severity})": {
+            "mean": stored[f"acc_ft_{c}_{severity}_mean"],
+            "ci95": stored[f"acc_ft_{c}_{severity}_ci95"],
+            "note": f"recorded study of notebook 08, {runs} training runs",
+        }
+        for c in stored.get("corruptions", [])
+        if f"acc_ft_{c}_{severity}_mean" in stored
+    }
+
+
 def flowers_card(name: str, path: Path, row: dict, analyses: dict, made: str) -> cards.ModelCard:
     """The model card of one exported flowers model (``name`` a key of ``LABELS``): ``row`` its measured row
     (``scores`` and a size), ``analyses`` its accuracies on corrupted photos (name -> ``tltf.stats`` dict),
+    to which the fine-tuned models add notebook 08's results at the highest severity (``shift_results``);
     ``made`` when and from which commit."""
     student = name.startswith("student")
     metrics = {"test accuracy": {**row["test_acc"], "n": row["n"]}}
@@ -284,7 +301,7 @@ def flowers_card(name: str, path: Path, row: dict, analyses: dict, made: str) ->
         },
         assets=["flower_photos", "mobilenet_v2_notop", *(["mobilenet_025_notop"] if student else [])],
         metrics=metrics,
-        analyses=analyses,
+        analyses=analyses if student else {**analyses, **shift_results()},
         caveats=caveats,
         **FLOWERS_USE,
     )
