@@ -14,7 +14,10 @@ regularisers), ``adapt`` (BatchNorm re-estimation and TENT, without labels), ``p
 (a learner's run beside the recorded study), ``bench`` (``python -m tltf.bench``: runs a
 notebook, keeps its record), ``tables`` (the README's benchmark tables), ``colab`` (the notebooks'
 Colab link and set-up cell), ``site`` (``python -m tltf.site``: the course as a website) and ``cli``
-(``python -m tltf``). One lesson's own helpers live in ``notebooks/lessons/``.
+(``python -m tltf``); and for the later notebooks ``course_models`` (the course's two trained models),
+``contrastive`` (self-supervised pre-training), ``explain`` and ``mistakes`` (interpretability), ``export``,
+``distill``, ``privacy``, ``licences`` and ``cards`` (deployment). One lesson's own helpers live in
+``notebooks/lessons/``.
 Import the submodules you need; this top level stays light (no TensorFlow import).
 """
 
