@@ -3,13 +3,15 @@
 ``examples``: ``Examples`` (aligned columns, one row per example), ``Splits`` (train / validation /
 test, counted in one pandas table) and the seeded, stratified split helpers. ``images``: class-per-folder
 image trees and their tf.data pipelines (the flowers). ``sentences``: the labelled review sentences.
-``recordings``: the spoken digits. ``xrays``: the PneumoniaMNIST chest X-rays. ``corruptions``
+``recordings``: the spoken digits. ``xrays``: the PneumoniaMNIST chest X-rays. ``boxes``: photos with
+Pascal VOC box files (the Oxford-IIIT Pet heads). ``corruptions``
 (imported on its own: ``from tltf.data import corruptions``, it loads OpenCV and scikit-image): the
 ImageNet-C corruptions. The names the notebooks
 use are importable from here (``data.load_flowers``, ``data.make_dataset``, ``data.load_sentiment``,
 ``data.load_spoken_digits``, ``data.load_xrays``).
 """
 
+from tltf.data.boxes import load_boxes
 from tltf.data.examples import (
     TEST_FRACTION,
     VAL_FRACTION,
@@ -62,6 +64,7 @@ __all__ = [
     "Splits",
     "augmentation",
     "decode_images",
+    "load_boxes",
     "load_flowers",
     "load_image",
     "load_sentences",
