@@ -138,7 +138,7 @@ class LiteModel:
         return (result.astype("float32") - zero) * scale if scale else result.astype("float32")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        return np.stack([self._run(np.asarray(image, "float32")) for image in images])
+        return np.stack([self._run(image) for image in images])
 
     def throughput(self, images: np.ndarray, batch: int = 32, threads: int | None = None) -> float:
         """Images per second over ``images`` (n, h, w, 3) in batches of ``batch`` (the input resized to it; a
