@@ -75,6 +75,7 @@ def test_registry_is_complete_and_honest():
         "yamnet_tflite",
         "free_spoken_digit",
         "pneumoniamnist_balanced",
+        "oxford_pet_heads",
     ):
         assert table[name].required and table[name].mirror is not None
     for asset in table.values():
@@ -323,3 +324,57 @@ def test_dataset_download_keeps_folders_and_writes_derived_files(server, monkeyp
         "speakers.csv",
     ]
     assert (path / "speakers.csv").read_text() == "ann\n" and assets.verify_tree(path) == 3
+
+
+VOC = (
+    "<annotation><filename>Bengal_1.jpg</filename><size><width>40</width><height>30</height></size>"
+    "<object><name>cat</name><pose>Frontal</pose><truncated>0</truncated><occluded>0</occluded>"
+    "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>40</xmax><ymax>30</ymax></bndbox><difficult>0</difficult></object>"
+    "</annotation>"
+)
+
+
+def test_dataset_download_keeps_annotated_photos_and_derives_boxes(server, monkeypatch):
+    url, root = server
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for rel, text in {
+            "repo/annotations/xmls/Bengal_1.xml": VOC,
+            "repo/annotations/README": "readme",
+            "repo/annotations/trimaps/Bengal_1.png": "trimap",
+            "repo/annotations/trimaps/Bengal_2.png": "no box",
+            "repo/images/Bengal_1.jpg": "photo",
+            "repo/images/Bengal_2.jpg": "no box",
+            "repo/images/stray.mat": "stray",
+        }.items():
+            info = tarfile.TarInfo(rel)
+            info.size = len(text)
+            tar.addfile(info, io.BytesIO(text.encode()))
+    (root / "heads.tgz").write_bytes(buffer.getvalue())
+    upstream = assets.registry()["oxford_pet_heads"].upstream
+    fake_registry(
+        monkeypatch,
+        heads=dict(
+            kind="dataset",
+            required=True,
+            description="d",
+            license="x",
+            citation="y",
+            upstream={**upstream, "url": f"{url}/heads.tgz"},
+            mirror={"path": "datasets/heads", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
+        ),
+    )
+    monkeypatch.delenv("TLTF_ASSETS")
+    path = assets.fetch("heads", quiet=True)
+    assert sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()) == [
+        "MANIFEST.sha256",
+        "annotations/README",
+        "annotations/trimaps/Bengal_1.png",
+        "annotations/xmls/Bengal_1.xml",
+        "boxes.csv",
+        "images/Bengal_1.jpg",
+    ]
+    assert (path / "boxes.csv").read_text().splitlines()[
+        1
+    ] == "images/Bengal_1.jpg,40,30,cat,Bengal,1,2,40,30,Frontal,0,0,0"
+    assert assets.verify_tree(path) == 5

@@ -1,11 +1,13 @@
 """tltf.data.boxes: VOC files read exactly, boxes converted to rel_xyxy, bad files named in plain errors."""
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tltf import assets
 from tltf.data import DataError
 from tltf.data import boxes as voc
 
@@ -67,8 +69,8 @@ def test_damaged_and_missing_files(tmp_path):
 
 
 @pytest.mark.skipif(not os.environ.get("TLTF_ASSETS"), reason="needs the course's asset mirror")
-def test_the_mirror_pet_heads_read_as_documented():
-    folder = Path(os.environ["TLTF_ASSETS"]) / "datasets" / "oxford_pet_heads"
+def test_the_mirror_pet_heads_read_as_documented(tmp_path):
+    folder = assets.fetch("oxford_pet_heads", quiet=True)
     found = voc.load_boxes(folder, NAMES)
     counts = np.array([len(b) for b in found.boxes])
     assert len(found) == 296 and counts.sum() == 297
@@ -76,3 +78,6 @@ def test_the_mirror_pet_heads_read_as_documented():
     assert np.bincount(found.labels).tolist() == [197, 99]
     every = np.concatenate(found.boxes)
     assert every.min() >= 0 and every.max() <= 1 and np.all(every[:, 2:] > every[:, :2])
+    # boxes.csv is the XML and nothing else: written again from the XML, it has the mirror's bytes.
+    shutil.copytree(folder / "annotations" / "xmls", tmp_path / "annotations" / "xmls")
+    assert voc.write_csv(tmp_path).read_bytes() == (folder / "boxes.csv").read_bytes()

@@ -24,7 +24,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tltf.checksums import AssetError, download, file_hash, staged, verify_tree, write_manifest
 from tltf.registry import (
@@ -112,6 +112,30 @@ def choose_subset(full_root: Path, subset: dict) -> list[str]:
     return chosen
 
 
+def paired_files(files: list[str], rules: dict[str, list[str]]) -> list[str]:
+    """The companions of kept files: for each ``folder: [pattern, ...]`` rule, each pattern filled with the
+    ``stem`` of every file of ``files`` directly in ``folder`` (``"images/{stem}.jpg"`` for ``xmls/a.xml``)."""
+    return [
+        pattern.format(stem=PurePosixPath(rel).stem)
+        for folder, patterns in rules.items()
+        for rel in files
+        if PurePosixPath(rel).parent.as_posix() == folder
+        for pattern in patterns
+    ]
+
+
+def derive(folder: Path, rel: str) -> str:
+    """Write the derived file ``rel`` in ``folder`` from the files already there; returns ``rel``. Known:
+    ``boxes.csv`` (``tltf.data.boxes.write_csv``, from Pascal VOC files)."""
+    from tltf.data import boxes  # tltf.data imports this module
+
+    writers = {"boxes.csv": boxes.write_csv}
+    if rel not in writers:
+        raise AssetError(f"tltf cannot derive {rel!r}: it knows {', '.join(writers)}. Fix the registry entry.")
+    writers[rel](folder)
+    return rel
+
+
 def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
     source = mirror_copy(asset)
     if source is not None:
@@ -139,20 +163,22 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
             os.replace(top, full)
     if asset.subset:
         files = choose_subset(full, asset.subset)
-    else:  # every file of the folders named in "keep"
+    else:  # every file named in "keep", or under a folder it names, and the files "keep_paired" adds
         files = sorted(
             p.relative_to(full).as_posix()
-            for folder in asset.upstream["keep"]
-            for p in (full / folder).rglob("*")
+            for kept in asset.upstream["keep"]
+            for p in ([full / kept] if (full / kept).is_file() else (full / kept).rglob("*"))
             if p.is_file()
         )
+        files += paired_files(files, asset.upstream.get("keep_paired", {}))
     staging = Path(tempfile.mkdtemp(dir=local.parent, prefix=f".{asset.name}."))
     for rel in files:
         (staging / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(full / rel, staging / rel)
     for rel, content in asset.upstream.get("write", {}).items():  # small files the course derives
         (staging / rel).write_text(content, encoding="utf-8")
-    digest = write_manifest(staging, files + list(asset.upstream.get("write", {})))
+    derived = [derive(staging, rel) for rel in asset.upstream.get("derive", [])]
+    digest = write_manifest(staging, files + list(asset.upstream.get("write", {})) + derived)
     os.replace(staging, local)
     note = (
         same

@@ -18,10 +18,16 @@ import numpy as np
 
 from tltf.data.examples import DataError, Examples
 
+#: The per-object fields a VOC file may carry beside the name and the box, kept as text.
+FLAGS = ("pose", "truncated", "occluded", "difficult")
+#: The columns of ``boxes.csv``: one row per box.
+CSV_COLUMNS = ("filename", "width", "height", "species", "breed", "xmin", "ymin", "xmax", "ymax", *FLAGS)
+
 
 def read_voc(path: str | Path) -> dict:
-    """One VOC file: ``{"filename", "width", "height", "objects": [{"name", "box": (xmin, ymin, xmax, ymax)}]}``,
-    pixel coordinates as written. Raises DataError naming the file when it cannot be parsed or lacks a field."""
+    """One VOC file: ``{"filename", "width", "height", "objects": [{"name", "box": (xmin, ymin, xmax, ymax),
+    "pose", "truncated", "occluded", "difficult"}]}``, pixel coordinates as written, the last four as text.
+    Raises DataError naming the file when it cannot be parsed or lacks a field."""
     path = Path(path)
     try:
         root = ElementTree.parse(path).getroot()
@@ -31,6 +37,7 @@ def read_voc(path: str | Path) -> dict:
             {
                 "name": obj.findtext("name").strip(),
                 "box": tuple(int(float(obj.find("bndbox").findtext(k))) for k in ("xmin", "ymin", "xmax", "ymax")),
+                **{k: (obj.findtext(k) or "").strip() for k in FLAGS},
             }
             for obj in root.iter("object")
         ]
@@ -96,3 +103,20 @@ def _ragged(arrays: list[np.ndarray]) -> np.ndarray:
     for i, array in enumerate(arrays):
         column[i] = array
     return column
+
+
+def write_csv(folder: str | Path) -> Path:
+    """Write ``folder/boxes.csv``: one row per box of every ``annotations/xmls/*.xml``, in file-name order, with
+    ``CSV_COLUMNS`` (the species is the VOC ``<name>``; the breed is the file name without its ``_n``). It
+    holds the XML's numbers and nothing else: the course mirror's copy was written the same way. Returns its path."""
+    folder = Path(folder)
+    rows = [",".join(CSV_COLUMNS)]
+    for xml in sorted((folder / "annotations" / "xmls").glob("*.xml")):
+        voc = read_voc(xml)
+        breed = xml.stem.rsplit("_", 1)[0]
+        for obj in voc["objects"]:
+            values = (f"images/{voc['filename']}", voc["width"], voc["height"], obj["name"], breed, *obj["box"])
+            rows.append(",".join(str(v) for v in (*values, *(obj[k] for k in FLAGS))))
+    path = folder / "boxes.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
