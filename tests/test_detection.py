@@ -120,3 +120,25 @@ def test_a_keras_mobilenet_serves_kerashub_retinanet():
     raw = detector(np.zeros((1, 64, 64, 3), "float32"))
     probabilities = keras.ops.convert_to_numpy(keras.ops.sigmoid(raw["cls_logits"]))
     assert raw["cls_logits"].shape == (1, 16 + 4, 2) and probabilities.max() < 0.05  # background first
+    detector.compile(optimizer="adam")
+    detector.prediction_decoder = keras_hub.layers.NonMaxSuppression(
+        bounding_box_format="xyxy", from_logits=True, confidence_threshold=0.0, max_detections=5
+    )
+    for n in (3, 5):  # calls of different sizes: KerasHub's own predict fails on the second
+        found = detection.detect(detector, np.zeros((n, 64, 64, 3), "uint8"), batch_size=4)
+        assert found["boxes"].shape == (n, 5, 4) and found["num_detections"].shape == (n,)
+
+
+def test_training_mosaics_have_a_known_length_and_change_each_epoch():
+    images = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((10, 4, 4, 3), np.uint8)
+    boxes = [np.array([[0, 0, 1, 1]], "float32")] * 10
+    batches = detection.training_mosaics(
+        images, boxes, [[i % 2] for i in range(10)], range(10), batch_size=3, seed=0, repeats=2
+    )
+    first, second = [(x.numpy(), y) for x, y in batches], [(x.numpy(), y) for x, y in batches]
+    assert int(batches.cardinality()) == len(first) == len(second) == 3  # 7 mosaics (10 photos x 2 / 3), by 3
+    x, y = first[0]
+    assert x.shape == (3, 8, 8, 3) and y["boxes"].shape == (3, 8, 4) and float(y["boxes"].numpy().max()) <= 8
+    assert all(int((y["labels"].numpy() >= 0).sum(axis=1).min()) >= 1 for _, y in first)  # every mosaic has a box
+    assert not np.array_equal(x, second[0][0])  # new mosaics in the next epoch
+    assert np.array_equal(images[:, 0, 0, 0], np.arange(10))  # the photos themselves are untouched

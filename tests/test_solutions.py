@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12, ex13
 from tltf import assets, curves, data, explain, models, recipes, stages, text
 
 
@@ -344,3 +344,25 @@ def test_ex12_confidence_attack_sees_an_overconfident_model():
     assert leak["ci95"][0] > 0.7
     same = ex12.confidence_attack(members, members.copy(), resamples=300)
     assert same["mean"] == 0.5
+
+
+def test_ex13_pooled_box_head_and_found_share():
+    model = ex13.pooled_box_model(32, None)
+    out = model.predict(np.zeros((2, 32, 32, 3), "float32"), verbose=0)
+    assert out["box"].shape == (2, 4) and out["class"].shape == (2, 2)
+    true = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], "float32")
+    predicted = np.array([[0, 0, 10, 10], [2, 0, 12, 10]], "float32")  # IoU 1 and 80 / 120
+    assert ex13.found_share(true, predicted, 0.5) == 1 and ex13.found_share(true, predicted, 0.75) == 0.5
+
+
+def test_ex13_counts_true_false_and_missed_detections():
+    boxes, labels = [np.array([[0.1, 0.1, 0.4, 0.4], [0.5, 0.5, 0.9, 0.9]])], [np.array([0, 1])]
+    predicted = {
+        "boxes": np.array([[[10, 10, 40, 40], [12, 12, 40, 40], [50, 50, 90, 90], [0, 60, 30, 90]]], "float32"),
+        "confidence": np.array([[0.9, 0.8, 0.4, 0.6]]),
+        "labels": np.array([[0, 0, 0, 1]]),  # a hit, a duplicate, the wrong class, a miss
+        "num_detections": np.array([4]),
+    }
+    assert ex13.count_at_threshold(predicted, boxes, labels, 100, 0.5) == {"true": 1, "false": 2, "missed": 1}
+    assert ex13.count_at_threshold(predicted, boxes, labels, 100, 0.3) == {"true": 1, "false": 3, "missed": 1}
+    assert ex13.whole_photos(np.zeros((2, 8, 6, 3), np.uint8), 16).shape == (2, 16, 16, 3)

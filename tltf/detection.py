@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 #: MobileNetV2's layers at strides 8, 16 and 32 (P3, P4, P5 of a feature pyramid), as in its paper's SSDLite.
 MOBILENET_V2_LEVELS = {"P3": "block_6_expand_relu", "P4": "block_13_expand_relu", "P5": "out_relu"}
@@ -48,6 +49,44 @@ def mosaic(
         canvas[row * h : (row + 1) * h, col * w : (col + 1) * w] = image
         moved.append(np.asarray(photo_boxes, "float32") / 2 + np.array([col, row, col, row], "float32") / 2)
     return canvas, np.concatenate(moved), np.concatenate([np.asarray(x) for x in labels]).astype("int64")
+
+
+def mosaics(
+    images: np.ndarray, boxes: Sequence[np.ndarray], labels: Sequence[np.ndarray], indices, rng: np.random.Generator
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """The photos ``indices`` (of ``images``, (n, h, w, 3) uint8, with their ragged ``boxes`` and ``labels``),
+    each used once, as mosaics of 2 to 4 photos (``groups``, ``mosaic``): canvases (m, 2h, 2w, 3) uint8, and
+    each canvas's boxes (rel_xyxy) and labels."""
+    made = [mosaic(images[g], [boxes[i] for i in g], [labels[i] for i in g], rng) for g in groups(indices, rng)]
+    return np.stack([m[0] for m in made]), [m[1] for m in made], [m[2] for m in made]
+
+
+def training_mosaics(
+    images: np.ndarray, boxes, labels, indices, *, batch_size: int, seed: int, repeats: int = 1, max_boxes: int = 8
+) -> tf.data.Dataset:
+    """Batches of new mosaics every epoch, as ``(canvases uint8, pad(...))`` for a KerasHub detector's ``fit``:
+    each pass over the dataset regroups the photos ``indices`` at random (``mosaics``) until it has
+    ``len(indices) * repeats / 3`` mosaics (a mosaic holds 3 photos on average, so each photo appears about
+    ``repeats`` times). Its length is known, so Keras runs every epoch whole. Deterministic for a ``seed`` (the
+    draws go on from epoch to epoch); reads ``images`` and never changes them."""
+    rng = np.random.default_rng(seed)
+    size, count = 2 * images.shape[1], -(-len(indices) * repeats // 3)
+
+    def one_epoch():
+        made = 0
+        while made < count:
+            canvases, canvas_boxes, canvas_labels = mosaics(images, boxes, labels, indices, rng)
+            padded = pad(canvas_boxes, canvas_labels, size, max_boxes)
+            for i in range(min(len(canvases), count - made)):
+                yield canvases[i], {"boxes": padded["boxes"][i], "labels": padded["labels"][i]}
+            made += len(canvases)
+
+    signature = (
+        tf.TensorSpec((size, size, 3), tf.uint8),
+        {"boxes": tf.TensorSpec((max_boxes, 4), tf.float32), "labels": tf.TensorSpec((max_boxes,), tf.float32)},
+    )
+    mosaic_set = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
+    return mosaic_set.apply(tf.data.experimental.assert_cardinality(count)).batch(batch_size)
 
 
 def pad(boxes: Sequence[np.ndarray], labels: Sequence[np.ndarray], size: int, max_boxes: int | None = None) -> dict:
@@ -106,6 +145,18 @@ def prior_on_classes(detector: keras.Model, prior: float = 0.01) -> None:
     deltas = detector.box_head.prediction_layer.bias
     classes.assign(np.full(classes.shape, -np.log((1 - prior) / prior), "float32"))
     deltas.assign(np.zeros(deltas.shape, "float32"))
+
+
+def detect(detector: keras.Model, images: np.ndarray, batch_size: int = 16) -> dict:
+    """A KerasHub detector's ``predict`` on ``images`` (n, h, w, 3), in batches of exactly ``batch_size`` (the
+    last one padded with black images, their detections dropped): ``{"boxes", "confidence", "labels",
+    "num_detections"}`` with n rows. Why: KerasHub 0.32's non-maximum suppression needs a known batch size, and
+    a batch of another size (a last, smaller one, or the next call's) makes Keras retrace ``predict`` with an
+    unknown one, which fails."""
+    missing = -len(images) % batch_size
+    padded = np.concatenate([images, np.zeros((missing, *images.shape[1:]), images.dtype)])
+    found = detector.predict(padded, batch_size=batch_size, verbose=0)
+    return {key: np.asarray(value)[: len(images)] for key, value in found.items()}
 
 
 def coco_ground_truth(boxes: Sequence[np.ndarray], labels: Sequence[np.ndarray], names: Sequence[str], size: int):

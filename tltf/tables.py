@@ -43,6 +43,7 @@ BENCHMARKS = {
     "without-labels": "10_learning_without_labels.ipynb",
     "interpretability": "11_interpretability.ipynb",
     "deployment": "12_deployment.ipynb",
+    "detection": "13_object_detection.ipynb",
 }
 #: Benchmark name -> the module of ``notebooks/lessons/`` (that notebook's) whose ``README_TABLES`` it shows.
 LESSONS = {
@@ -59,6 +60,7 @@ LESSONS = {
     "without-labels": "without_labels",
     "interpretability": "interpretability",
     "deployment": "deployment",
+    "detection": "detection",
 }
 
 
