@@ -334,36 +334,53 @@ VOC = (
 )
 
 
-def test_dataset_download_keeps_annotated_photos_and_derives_boxes(server, monkeypatch):
-    url, root = server
+PETS = {
+    "repo/annotations/xmls/Bengal_1.xml": VOC,
+    "repo/annotations/README": "readme",
+    "repo/annotations/trimaps/Bengal_1.png": "trimap",
+    "repo/annotations/trimaps/Bengal_2.png": "no box",
+    "repo/images/Bengal_1.jpg": "photo",
+    "repo/images/Bengal_2.jpg": "no box",
+    "repo/images/stray.mat": "stray",
+}
+
+
+def _pets_archive(root, name: str, files: dict[str, str]) -> None:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for rel, text in {
-            "repo/annotations/xmls/Bengal_1.xml": VOC,
-            "repo/annotations/README": "readme",
-            "repo/annotations/trimaps/Bengal_1.png": "trimap",
-            "repo/annotations/trimaps/Bengal_2.png": "no box",
-            "repo/images/Bengal_1.jpg": "photo",
-            "repo/images/Bengal_2.jpg": "no box",
-            "repo/images/stray.mat": "stray",
-        }.items():
+        for rel, text in files.items():
             info = tarfile.TarInfo(rel)
             info.size = len(text)
             tar.addfile(info, io.BytesIO(text.encode()))
-    (root / "heads.tgz").write_bytes(buffer.getvalue())
+    (root / name).write_bytes(buffer.getvalue())
+
+
+def _pets_entry(url: str, name: str) -> dict:
     upstream = assets.registry()["oxford_pet_heads"].upstream
-    fake_registry(
-        monkeypatch,
-        heads=dict(
-            kind="dataset",
-            required=True,
-            description="d",
-            license="x",
-            citation="y",
-            upstream={**upstream, "url": f"{url}/heads.tgz"},
-            mirror={"path": "datasets/heads", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
-        ),
+    return dict(
+        kind="dataset",
+        required=True,
+        description="d",
+        license="x",
+        citation="y",
+        upstream={**upstream, "url": f"{url}/{name}.tgz"},
+        mirror={"path": f"datasets/{name}", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
     )
+
+
+def test_dataset_download_names_a_missing_companion_file(server, monkeypatch):
+    url, root = server
+    _pets_archive(root, "nophoto.tgz", {k: v for k, v in PETS.items() if k != "repo/images/Bengal_1.jpg"})
+    fake_registry(monkeypatch, nophoto=_pets_entry(url, "nophoto"))
+    monkeypatch.delenv("TLTF_ASSETS")
+    with pytest.raises(AssetError, match=r"lacks 1 file\(s\).*images/Bengal_1.jpg"):
+        assets.fetch("nophoto", quiet=True)
+
+
+def test_dataset_download_keeps_annotated_photos_and_derives_boxes(server, monkeypatch):
+    url, root = server
+    _pets_archive(root, "heads.tgz", PETS)
+    fake_registry(monkeypatch, heads=_pets_entry(url, "heads"))
     monkeypatch.delenv("TLTF_ASSETS")
     path = assets.fetch("heads", quiet=True)
     assert sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()) == [

@@ -365,4 +365,27 @@ def test_ex13_counts_true_false_and_missed_detections():
     }
     assert ex13.count_at_threshold(predicted, boxes, labels, 100, 0.5) == {"true": 1, "false": 2, "missed": 1}
     assert ex13.count_at_threshold(predicted, boxes, labels, 100, 0.3) == {"true": 1, "false": 3, "missed": 1}
-    assert ex13.whole_photos(np.zeros((2, 8, 6, 3), np.uint8), 16).shape == (2, 16, 16, 3)
+
+
+class _PerfectDetector:
+    """Answers every image with the one box it holds (the test's photos), at confidence 0.9."""
+
+    def predict(self, images, batch_size, verbose):
+        boxes = np.tile(np.array([[[4, 4, 12, 12]]], "float32"), (len(images), 1, 1))
+        return {
+            "boxes": boxes,
+            "confidence": np.full((len(images), 1), 0.9),
+            "labels": np.zeros((len(images), 1)),
+            "num_detections": np.ones(len(images)),
+        }
+
+
+def test_ex13_scores_whole_photos():
+    scored = ex13.score_on_photos(
+        _PerfectDetector(),
+        np.zeros((3, 16, 16, 3), np.uint8),
+        [np.array([[0.25, 0.25, 0.75, 0.75]])] * 3,
+        [[0]] * 3,
+        ["cat"],
+    )
+    assert scored["ap"] == pytest.approx(1.0)

@@ -171,6 +171,11 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
             if p.is_file()
         )
         files += paired_files(files, asset.upstream.get("keep_paired", {}))
+    if missing := [rel for rel in files if not (full / rel).is_file()]:
+        raise AssetError(
+            f"The download of {asset.name} lacks {len(missing)} file(s) the registry expects (first: {missing[0]}), "
+            f"in {full}. Delete that folder and fetch again; if it persists, the upstream files changed."
+        )
     staging = Path(tempfile.mkdtemp(dir=local.parent, prefix=f".{asset.name}."))
     for rel in files:
         (staging / rel).parent.mkdir(parents=True, exist_ok=True)

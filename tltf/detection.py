@@ -13,7 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-#: MobileNetV2's layers at strides 8, 16 and 32 (P3, P4, P5 of a feature pyramid), as in its paper's SSDLite.
+#: MobileNetV2's layers at strides 8, 16 and 32 (P3, P4, P5 of a feature pyramid); a RetinaNet takes the levels
+#: from its ``min_level`` up (notebook 13: P4 and P5).
 MOBILENET_V2_LEVELS = {"P3": "block_6_expand_relu", "P4": "block_13_expand_relu", "P5": "out_relu"}
 #: The grey of an empty mosaic cell (the mean ImageNet pixel, about 114 per channel in YOLO's mosaics).
 FILL = 114
@@ -189,7 +190,8 @@ def average_precision(truth, detections: dict) -> dict:
     ``detections``: a KerasHub detector's ``predict`` output, ``{"boxes": (n, d, 4) xyxy pixels,
     "confidence": (n, d), "labels": (n, d), "num_detections": (n,)}``. Returns ``{"ap"`` (mean over IoU 0.50
     to 0.95), ``"ap50"``, ``"ap75"``, ``"recall"`` (the recall axis, 101 points) and ``"precision50"`` (class ->
-    precision at IoU 0.5 along it, -1 where a class has no box)}``. An empty list of detections scores 0."""
+    precision at IoU 0.5 along it, -1 where a class has no box)}``. With no detection at all: 0 and an empty
+    ``precision50``."""
     from faster_coco_eval import COCOeval_faster
 
     rows = []

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from tltf import stats
+from tltf import detection, stats
 from tltf.tables import Table, measures
 
 #: The benchmark whose record this lesson shows beside its runs.
@@ -40,13 +40,8 @@ def draw(
 ) -> np.ndarray:
     """``images`` (n, h, w, 3) with their ragged rel_xyxy ``boxes`` and ``labels`` drawn, named by ``names``
     (``keras.visualization.draw_bounding_boxes``): a new uint8 array, the images untouched."""
-    padded = max(len(b) for b in boxes)
-    dense = {
-        "boxes": np.full((len(images), padded, 4), -1, "float32"),
-        "labels": np.full((len(images), padded), -1, "int32"),
-    }
-    for i, (b, y) in enumerate(zip(boxes, labels, strict=True)):
-        dense["boxes"][i, : len(b)], dense["labels"][i, : len(y)] = b, y
+    dense = detection.pad(boxes, labels, size=1)
+    dense["labels"] = dense["labels"].astype("int32")
     drawn = keras.visualization.draw_bounding_boxes(
         np.array(images, "uint8"), dense, "rel_xyxy", class_mapping=dict(enumerate(names)), color=colour, font_scale=0.4
     )
@@ -82,7 +77,9 @@ def mean_interval(per_fold: Sequence[np.ndarray], share: bool = False) -> dict:
     if len(per_fold) > 1:
         return stats.summary([float(np.mean(v)) for v in per_fold], bounds=(0, 1))
     values = np.asarray(per_fold[0])
-    return stats.single(values.astype(bool)) if share else stats.summary(values, bounds=(0, 1))
+    if share:
+        return stats.single(values.astype(bool))
+    return {k: v for k, v in stats.summary(values, bounds=(0, 1)).items() if k != "values"}  # not every photo
 
 
 def minus(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> dict:
@@ -120,12 +117,16 @@ def single_box_table(scores: Mapping[str, dict]) -> pd.DataFrame:
     )
 
 
-def curve_points(curve: Mapping[tuple[str, float], Sequence[dict]], scores: Mapping[str, dict], fractions) -> dict:
+def curve_points(
+    curve: Mapping[tuple[str, float], Sequence[dict]], runs: Mapping[str, Sequence[dict]], fractions
+) -> dict:
     """Method -> mean-IoU intervals at each share of ``fractions`` (runs in ``curve[method, share]``), then at all
-    the training photos (``scores[method]["iou"]``)."""
+    the training photos over the same folds (the first ones of ``runs[method]``, in the order they ran)."""
+    folds = len(next(iter(curve.values())))
     return {
-        method: [mean_interval([r["iou"] for r in curve[method, f]]) for f in fractions] + [scores[method]["iou"]]
-        for method in scores
+        method: [mean_interval([r["iou"] for r in curve[method, f]]) for f in fractions]
+        + [mean_interval([r["iou"] for r in runs[method][:folds]])]
+        for method in runs
     }
 
 
@@ -225,7 +226,7 @@ README_TABLES: list[Table] = [
             (f"{label}: 25 %, 50 %, all training photos", tuple(f"single_box_iou_{m}_f{f}" for f in (25, 50, 100)), 3)
             for m, label in METHODS.items()
         ],
-        ("mean IoU with a share of the training photos", "25 %", "50 %", "all"),
+        ("mean IoU with a share of the training photos (3 folds)", "25 %", "50 %", "all"),
     ),
     Table(
         [
