@@ -129,7 +129,7 @@ def pyramid_encoder(base: keras.Model, levels: dict[str, str] = MOBILENET_V2_LEV
 def fast_batch_norm(model: keras.Model, momentum: float = 0.9) -> int:
     """Set every BatchNormalization layer of ``model`` to ``momentum`` (Keras's MobileNetV2 uses 0.999: after a
     few hundred fine-tuning steps its moving averages still describe ImageNet, and predictions, made with
-    them, are garbage). Changes ``model`` in place; returns how many layers were set."""
+    them, are far off). Changes ``model`` in place; returns how many layers were set."""
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in layers:
         layer.momentum = momentum
