@@ -98,3 +98,36 @@ def test_a_backbone_at_a_size_without_weights_of_its_own_loads_quietly():
         warnings.simplefilter("error", UserWarning)  # Keras's "weights for (224, 224) will be loaded" would raise
         base = models.load_backbone(spec)
     assert base.input_shape == (None, 144, 144, 3)
+
+
+def _tiny(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((3,))
+    hidden = keras.layers.Dropout(0.3)(keras.layers.BatchNormalization()(keras.layers.Dense(4)(inputs)))
+    return keras.Model(inputs, keras.layers.Dense(1)(hidden))
+
+
+def test_a_restarted_model_trains_as_a_fresh_one_without_tracing_again():
+    x, y = np.random.default_rng(0).normal(size=(32, 3)), np.random.default_rng(1).normal(size=(32, 1))
+
+    def trained(model):
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    reused, fresh = _tiny(1), _tiny(0)
+    for model in (reused, fresh):
+        model.compile(keras.optimizers.Adam(0.05), "mse")
+    trained(reused)  # another run first: moved weights, Adam moments and step count
+    step = reused.train_function
+    models.restart(reused, _tiny(0))
+    assert float(reused.optimizer.learning_rate) == pytest.approx(0.05)
+    assert int(reused.optimizer.iterations) == 0
+    for a, b in zip(trained(reused), trained(fresh), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert reused.train_function is step
+
+
+def test_restart_refuses_a_model_of_another_shape():
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="one architecture"):
+        models.restart(_tiny(0), other)
