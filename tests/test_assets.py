@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -395,3 +396,27 @@ def test_dataset_download_keeps_annotated_photos_and_derives_boxes(server, monke
         1
     ] == "images/Bengal_1.jpg,40,30,cat,Bengal,1,2,40,30,Frontal,0,0,0"
     assert assets.verify_tree(path) == 5
+
+
+def test_dataset_download_unpacks_a_zip_and_keeps_the_named_files(server, monkeypatch):
+    url, root = server
+    upstream = assets.registry()["movielens_latest_small"].upstream
+    with zipfile.ZipFile(root / "ml.zip", "w") as zf:
+        for name in [*upstream["keep"], "extra.txt"]:
+            zf.writestr(f"ml-latest-small/{name}", name)
+    fake_registry(
+        monkeypatch,
+        movies=dict(
+            kind="dataset",
+            required=True,
+            description="d",
+            license="x",
+            citation="y",
+            upstream={**upstream, "url": f"{url}/ml.zip"},
+            mirror={"path": "datasets/movies", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
+        ),
+    )
+    monkeypatch.delenv("TLTF_ASSETS")
+    path = assets.fetch("movies", quiet=True)
+    kept = sorted(p.name for p in path.iterdir() if p.name != "MANIFEST.sha256")
+    assert kept == sorted(upstream["keep"]) and (path / "ratings.csv").read_text() == "ratings.csv"

@@ -24,6 +24,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path, PurePosixPath
 
 from tltf.checksums import AssetError, download, file_hash, staged, verify_tree, write_manifest
@@ -157,8 +158,12 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
     local.parent.mkdir(parents=True, exist_ok=True)
     if not full.is_dir():
         with tempfile.TemporaryDirectory(dir=local.parent) as tmp:
-            with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
+            if archive.suffix == ".zip":  # zipfile refuses paths that leave the folder
+                with zipfile.ZipFile(archive) as zf:
+                    zf.extractall(tmp)
+            else:
+                with tarfile.open(archive) as tar:
+                    tar.extractall(tmp, filter="data")
             top = next(p for p in Path(tmp).iterdir() if p.is_dir())
             os.replace(top, full)
     if asset.subset:
@@ -211,8 +216,6 @@ def _files_problems(asset: Asset, folder: Path) -> list[str]:
 
 def _derive_top_rows(asset: Asset, archive: Path, folder: Path) -> None:
     """Write the first ``rows`` lines of a GloVe text file inside ``archive`` as ``.npy`` + vocabulary."""
-    import zipfile
-
     import numpy as np
 
     words, vectors = [], []

@@ -4,11 +4,12 @@
 test, counted in one pandas table) and the seeded, stratified split helpers. ``images``: class-per-folder
 image trees and their tf.data pipelines (the flowers). ``sentences``: the labelled review sentences.
 ``recordings``: the spoken digits. ``xrays``: the PneumoniaMNIST chest X-rays. ``boxes``: photos with
-Pascal VOC box files (the Oxford-IIIT Pet heads). ``corruptions``
+Pascal VOC box files (the Oxford-IIIT Pet heads). ``ratings``: MovieLens ratings, movies and tags,
+split by time with cold movies held out. ``corruptions``
 (imported on its own: ``from tltf.data import corruptions``, it loads OpenCV and scikit-image): the
 ImageNet-C corruptions. The names the notebooks
 use are importable from here (``data.load_flowers``, ``data.make_dataset``, ``data.load_sentiment``,
-``data.load_spoken_digits``, ``data.load_xrays``).
+``data.load_spoken_digits``, ``data.load_xrays``, ``data.load_movielens``).
 """
 
 from tltf.data.boxes import load_boxes
@@ -37,6 +38,7 @@ from tltf.data.images import (
     scan_images,
     split_stratified,
 )
+from tltf.data.ratings import MovieLens, RatingSplit, load_movielens, split_ratings
 from tltf.data.recordings import HELD_OUT_SPEAKERS, load_spoken_digits, scan_recordings
 from tltf.data.sentences import (
     SENTIMENT_CLASSES,
@@ -60,13 +62,16 @@ __all__ = [
     "DataError",
     "Examples",
     "ImageFolder",
+    "MovieLens",
     "PerImage",
+    "RatingSplit",
     "Splits",
     "augmentation",
     "decode_images",
     "load_boxes",
     "load_flowers",
     "load_image",
+    "load_movielens",
     "load_sentences",
     "load_sentiment",
     "load_spoken_digits",
@@ -81,5 +86,6 @@ __all__ = [
     "scan_images",
     "scan_recordings",
     "split_index",
+    "split_ratings",
     "split_stratified",
 ]

@@ -1,0 +1,39 @@
+"""Recommendation plumbing: ranking quality per user, for intervals over users.
+
+Keras-RS's ``RecallAtK`` and ``NDCG`` metrics give the mean over users only; an interval over users (a
+bootstrap) needs each user's value, so ``ranking_metrics`` computes them with ``keras.ops.top_k``, by the
+same definitions (binary relevance; NDCG's gain 1 / log2(rank + 1), ideal ranking cut at k). A test
+checks its means against Keras-RS's.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def ranking_metrics(scores: np.ndarray, relevant: np.ndarray, allowed: np.ndarray | None = None, k: int = 10) -> dict:
+    """Recall@k and NDCG@k per user.
+
+    ``scores`` (users, items) float: higher ranks first. ``relevant`` (users, items) bool: the items each
+    user should find. ``allowed`` (users, items) bool, optional: the candidates (for example, not the
+    movies a user rated in training); the others are never recommended. Returns ``{"recall", "ndcg"}``,
+    each (n,) in [0, 1] over the n users with at least one relevant allowed item, and ``"users"``, their
+    row indices.
+    """
+    scores, relevant = np.asarray(scores, "float32"), np.asarray(relevant, bool)
+    if scores.shape != relevant.shape or scores.ndim != 2:
+        raise ValueError(
+            f"scores and relevant must be (users, items) of one shape; got {scores.shape}, {relevant.shape}."
+        )
+    if allowed is not None:
+        relevant = relevant & allowed
+        scores = np.where(allowed, scores, -np.inf)
+    users = np.flatnonzero(relevant.any(axis=1))
+    scores, relevant = scores[users], relevant[users]
+    top = np.asarray(keras.ops.top_k(scores, k=min(k, scores.shape[1]))[1])
+    hits = np.take_along_axis(relevant, top, axis=1)  # (n, k): is the item at rank r relevant?
+    discount = 1 / np.log2(np.arange(2, top.shape[1] + 2))
+    counts = relevant.sum(axis=1)
+    ideal = np.cumsum(discount)[np.minimum(counts, top.shape[1]) - 1]
+    return {"recall": hits.sum(axis=1) / counts, "ndcg": (hits * discount).sum(axis=1) / ideal, "users": users}
