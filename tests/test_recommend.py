@@ -26,6 +26,13 @@ def test_items_not_allowed_are_never_recommended():
     np.testing.assert_allclose(found["recall"], [1.0])
 
 
+def test_ties_are_broken_at_random_not_by_position():
+    relevant = np.zeros((1, 1000), bool)
+    relevant[0, :10] = True  # the first ten items: a tie broken by position would find them all
+    recalls = [ranking_metrics(np.zeros((1, 1000)), relevant, seed=s)["recall"][0] for s in range(5)]
+    assert max(recalls) < 0.5
+
+
 @pytest.mark.parametrize("k", [1, 5, 10])
 def test_the_means_are_keras_rs_metrics(k):
     rng = np.random.default_rng(k)

@@ -12,12 +12,16 @@ import keras
 import numpy as np
 
 
-def ranking_metrics(scores: np.ndarray, relevant: np.ndarray, allowed: np.ndarray | None = None, k: int = 10) -> dict:
+def ranking_metrics(
+    scores: np.ndarray, relevant: np.ndarray, allowed: np.ndarray | None = None, k: int = 10, seed: int = 0
+) -> dict:
     """Recall@k and NDCG@k per user.
 
     ``scores`` (users, items) float: higher ranks first. ``relevant`` (users, items) bool: the items each
     user should find. ``allowed`` (users, items) bool, optional: the candidates (for example, not the
-    movies a user rated in training); the others are never recommended. Returns ``{"recall", "ndcg"}``,
+    movies a user rated in training); the others are never recommended. Equal scores are ranked in a
+    seeded random order (as Keras-RS shuffles ties), so a model that cannot tell items apart scores as
+    chance, not by the items' order. Returns ``{"recall", "ndcg"}``,
     each (n,) in [0, 1] over the n users with at least one relevant allowed item, and ``"users"``, their
     row indices.
     """
@@ -30,7 +34,8 @@ def ranking_metrics(scores: np.ndarray, relevant: np.ndarray, allowed: np.ndarra
         relevant = relevant & allowed
         scores = np.where(allowed, scores, -np.inf)
     users = np.flatnonzero(relevant.any(axis=1))
-    scores, relevant = scores[users], relevant[users]
+    shuffled = np.random.default_rng(seed).permutation(scores.shape[1])
+    scores, relevant = scores[users][:, shuffled], relevant[users][:, shuffled]
     top = np.asarray(keras.ops.top_k(scores, k=min(k, scores.shape[1]))[1])
     hits = np.take_along_axis(relevant, top, axis=1)  # (n, k): is the item at rank r relevant?
     discount = 1 / np.log2(np.arange(2, top.shape[1] + 2))
