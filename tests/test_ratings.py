@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tltf.data import DataError
-from tltf.data.ratings import load_movielens, split_ratings
+from tltf.data.ratings import genre_shift, load_movielens, split_ratings
 
 RATINGS = "userId,movieId,rating,timestamp\r\n1,1,4.0,100\r\n1,2,3.5,200\r\n2,1,5.0,150\r\n"
 MOVIES = 'movieId,title,genres\r\n1,"Toy Story, the (1995)",Adventure|Comedy\r\n2,Heat (1995),(no genres listed)\r\n'
@@ -82,3 +82,33 @@ def test_the_split_leaves_its_input_alone_and_repeats_with_its_seed(movielens):
     a, b = (split_ratings(movielens.ratings, seed=1) for _ in range(2))
     pd.testing.assert_frame_equal(movielens.ratings, before)
     assert np.array_equal(a.cold, b.cold) and not np.array_equal(a.cold, split_ratings(movielens.ratings, seed=2).cold)
+
+
+def _pairs(table: pd.DataFrame) -> set:
+    return set(zip(table.user, table.movie, strict=True))
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_users_new_to_a_genre_keep_their_first_k_target_positives(movielens, k):
+    shift = genre_shift(movielens.ratings, movielens.movies, {"Comedy"}, k, seed=2)
+    ten = genre_shift(movielens.ratings, movielens.movies, {"Comedy"}, 10, seed=2)
+    pd.testing.assert_frame_equal(shift.target_test, ten.target_test)  # the same test for every k
+    assert set(shift.target_test.user) == set(shift.new_users)
+    new_train = shift.target_train[shift.target_train.user.isin(shift.new_users)]
+    assert (new_train.groupby("user").size() == k).all() and set(new_train.user) == set(shift.new_users)
+    assert (new_train.groupby("user").time.max() <= shift.target_test.groupby("user").time.min()).all()
+    assert not _pairs(shift.target_train) & _pairs(shift.target_test)
+    assert not shift.source.movie.isin(shift.target_movies).any()
+    assert shift.target_train.movie.isin(shift.target_movies).all()
+    first_test = shift.source.user.map(shift.target_test.groupby("user").time.min())
+    assert (shift.source.time[first_test.notna()] < first_test.dropna()).all()
+    others = shift.target_train[~shift.target_train.user.isin(shift.new_users)]
+    all_targets = movielens.ratings[(movielens.ratings.rating >= 4) & movielens.ratings.movie.isin(shift.target_movies)]
+    assert len(others) == (~all_targets.user.isin(shift.new_users)).sum()  # everyone else keeps theirs
+
+
+def test_genre_shift_refuses_what_it_cannot_do(movielens):
+    with pytest.raises(ValueError, match="k must be between 1 and most_shots=10"):
+        genre_shift(movielens.ratings, movielens.movies, {"Comedy"}, 0)
+    with pytest.raises(ValueError, match="No movie has a genre of"):
+        genre_shift(movielens.ratings, movielens.movies, {"Comdy"}, 1)

@@ -38,7 +38,7 @@ from tltf.data.images import (
     scan_images,
     split_stratified,
 )
-from tltf.data.ratings import MovieLens, RatingSplit, load_movielens, split_ratings
+from tltf.data.ratings import GenreShift, MovieLens, RatingSplit, genre_shift, load_movielens, split_ratings
 from tltf.data.recordings import HELD_OUT_SPEAKERS, load_spoken_digits, scan_recordings
 from tltf.data.sentences import (
     SENTIMENT_CLASSES,
@@ -61,6 +61,7 @@ __all__ = [
     "XRAY_CLASSES",
     "DataError",
     "Examples",
+    "GenreShift",
     "ImageFolder",
     "MovieLens",
     "PerImage",
@@ -68,6 +69,7 @@ __all__ = [
     "Splits",
     "augmentation",
     "decode_images",
+    "genre_shift",
     "load_boxes",
     "load_flowers",
     "load_image",

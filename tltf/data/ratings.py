@@ -155,3 +155,62 @@ def split_ratings(
     is_cold = ordered.movie.isin(cold)
     masks = (~is_test & ~is_cold, is_test & ~is_cold, is_test & is_cold)
     return RatingSplit(*(ordered[mask].reset_index(drop=True) for mask in masks), cold)
+
+
+@dataclass(frozen=True)
+class GenreShift:
+    """Users who move to a new genre (``ratings`` rows, positives only): see ``genre_shift``."""
+
+    source: pd.DataFrame
+    target_train: pd.DataFrame
+    target_test: pd.DataFrame
+    new_users: np.ndarray
+    target_movies: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"{len(self.new_users)} users new to the target ({len(self.target_movies):,} movies): "
+            f"{len(self.source):,} source positives, {len(self.target_train):,} target training positives, "
+            f"{len(self.target_test):,} target test positives"
+        )
+
+
+def genre_shift(
+    ratings: pd.DataFrame,
+    movies: pd.DataFrame,
+    target: set[str],
+    k: int,
+    *,
+    most_shots: int = 10,
+    least_test: int = 5,
+    new_share: float = 0.5,
+    positive: float = 4.0,
+    seed: int = 0,
+) -> GenreShift:
+    """A source domain (movies of no ``target`` genre) and a target domain (movies of any), with a seeded
+    ``new_share`` of the users who have at least ``most_shots + least_test`` target positives made new to it.
+
+    A new user keeps only their first ``k`` target positives by time for training (``k <= most_shots``);
+    their positives after the ``most_shots``-th are the test, the same for every ``k``. The other users keep
+    all their target positives for training. Source positives of every user are kept if earlier than that
+    user's first test positive. Positives: ratings of ``positive`` or more. ``ratings`` is not changed.
+    """
+    if not 1 <= k <= most_shots:
+        raise ValueError(f"k must be between 1 and most_shots={most_shots}; got {k}.")
+    target_movies = movies.movie[[bool(target & set(g)) for g in movies.genres]].to_numpy()
+    if len(target_movies) == 0:
+        raise ValueError(f"No movie has a genre of {sorted(target)}.")
+    positives = ratings[ratings.rating >= positive].sort_values(["user", "time", "movie"], kind="stable")
+    in_target = positives.movie.isin(target_movies)
+    targets = positives[in_target]
+    order = targets.groupby("user").cumcount()
+    counts = targets.groupby("user").size()
+    eligible = np.sort(counts.index[counts >= most_shots + least_test].to_numpy())
+    rng = np.random.default_rng(seed)
+    new_users = np.sort(rng.choice(eligible, size=round(new_share * len(eligible)), replace=False))
+    is_new = targets.user.isin(new_users)
+    test = targets[is_new & (order >= most_shots)]
+    train = targets[~is_new | (order < k)]
+    first_test = positives.user.map(test.groupby("user").time.min()).fillna(np.inf)
+    source = positives[~in_target & (positives.time < first_test)]
+    return GenreShift(*(t.reset_index(drop=True) for t in (source, train, test)), new_users, target_movies)
