@@ -356,17 +356,21 @@ def _pets_archive(root, name: str, files: dict[str, str]) -> None:
     (root / name).write_bytes(buffer.getvalue())
 
 
-def _pets_entry(url: str, name: str) -> dict:
-    upstream = assets.registry()["oxford_pet_heads"].upstream
+def _dataset_entry(upstream: dict, name: str) -> dict:
+    """A registry entry for a downloaded dataset ``name`` whose mirror manifest matches nothing."""
     return dict(
         kind="dataset",
         required=True,
         description="d",
         license="x",
         citation="y",
-        upstream={**upstream, "url": f"{url}/{name}.tgz"},
+        upstream=upstream,
         mirror={"path": f"datasets/{name}", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
     )
+
+
+def _pets_entry(url: str, name: str) -> dict:
+    return _dataset_entry({**assets.registry()["oxford_pet_heads"].upstream, "url": f"{url}/{name}.tgz"}, name)
 
 
 def test_dataset_download_names_a_missing_companion_file(server, monkeypatch):
@@ -404,18 +408,7 @@ def test_dataset_download_unpacks_a_zip_and_keeps_the_named_files(server, monkey
     with zipfile.ZipFile(root / "ml.zip", "w") as zf:
         for name in [*upstream["keep"], "extra.txt"]:
             zf.writestr(f"ml-latest-small/{name}", name)
-    fake_registry(
-        monkeypatch,
-        movies=dict(
-            kind="dataset",
-            required=True,
-            description="d",
-            license="x",
-            citation="y",
-            upstream={**upstream, "url": f"{url}/ml.zip"},
-            mirror={"path": "datasets/movies", "manifest": "MANIFEST.sha256", "sha256": "2" * 64},
-        ),
-    )
+    fake_registry(monkeypatch, movies=_dataset_entry({**upstream, "url": f"{url}/ml.zip"}, "movies"))
     monkeypatch.delenv("TLTF_ASSETS")
     path = assets.fetch("movies", quiet=True)
     kept = sorted(p.name for p in path.iterdir() if p.name != "MANIFEST.sha256")
