@@ -413,3 +413,13 @@ def test_dataset_download_unpacks_a_zip_and_keeps_the_named_files(server, monkey
     path = assets.fetch("movies", quiet=True)
     kept = sorted(p.name for p in path.iterdir() if p.name != "MANIFEST.sha256")
     assert kept == sorted(upstream["keep"]) and (path / "ratings.csv").read_text() == "ratings.csv"
+
+
+def test_a_damaged_archive_is_named_with_what_to_do(server, monkeypatch):
+    url, root = server
+    (root / "broken.zip").write_bytes(b"not a zip")
+    upstream = {**assets.registry()["movielens_latest_small"].upstream, "url": f"{url}/broken.zip"}
+    fake_registry(monkeypatch, broken=_dataset_entry(upstream, "broken"))  # its own name: nothing cached
+    monkeypatch.delenv("TLTF_ASSETS")
+    with pytest.raises(AssetError, match=r"broken.zip is damaged .* Delete it and fetch again"):
+        assets.fetch("broken", quiet=True)

@@ -131,3 +131,17 @@ def test_restart_refuses_a_model_of_another_shape():
     other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="one architecture"):
         models.restart(_tiny(0), other)
+
+
+def test_restart_keeps_a_learning_rate_schedule_and_refuses_an_optimizer_that_does_not_start_at_zero():
+    x, y = np.ones((8, 3)), np.ones((8, 1))
+    scheduled = _tiny(0)
+    scheduled.compile(keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)), "mse")
+    scheduled.fit(x, y, epochs=1, verbose=0)
+    models.restart(scheduled, _tiny(1))
+    assert int(scheduled.optimizer.iterations) == 0
+    assert float(scheduled.optimizer.learning_rate) == pytest.approx(0.1)  # the schedule at step 0
+    accumulating = _tiny(0)
+    accumulating.compile(keras.optimizers.Adagrad(0.1), "mse")
+    with pytest.raises(ValueError, match="cannot start Adagrad over"):
+        models.restart(accumulating, _tiny(1))

@@ -158,12 +158,18 @@ def _fetch_dataset(asset: Asset) -> tuple[Path, str]:
     local.parent.mkdir(parents=True, exist_ok=True)
     if not full.is_dir():
         with tempfile.TemporaryDirectory(dir=local.parent) as tmp:
-            if archive.suffix == ".zip":  # zipfile refuses paths that leave the folder
-                with zipfile.ZipFile(archive) as zf:
-                    zf.extractall(tmp)
-            else:
-                with tarfile.open(archive) as tar:
-                    tar.extractall(tmp, filter="data")
+            try:
+                if archive.suffix == ".zip":  # zipfile keeps every path inside the folder
+                    with zipfile.ZipFile(archive) as zf:
+                        zf.extractall(tmp)
+                else:
+                    with tarfile.open(archive) as tar:
+                        tar.extractall(tmp, filter="data")
+            except (zipfile.BadZipFile, tarfile.TarError) as err:
+                raise AssetError(
+                    f"The download {archive} is damaged ({err}). Delete it and fetch again: "
+                    f"python -m tltf.assets fetch {asset.name}"
+                ) from None
             top = next(p for p in Path(tmp).iterdir() if p.is_dir())
             os.replace(top, full)
     if asset.subset:

@@ -319,6 +319,10 @@ def split_top(backbone: str | Backbone, base: keras.Model, blocks: int) -> tuple
     return keras.Model(inputs, lower, name=f"{base.name}_lower"), top
 
 
+#: Optimizers whose state starts at zero (step count, moments), so ``restart`` can zero it.
+ZERO_START_OPTIMIZERS = (keras.optimizers.Adam, keras.optimizers.SGD, keras.optimizers.RMSprop)
+
+
 def restart(model: keras.Model, fresh: keras.Model) -> None:
     """Start ``model`` over as ``fresh``, a newly built model of the same architecture, keeping what
     ``compile`` and the first ``fit`` made: its optimizer and its traced training step.
@@ -326,18 +330,24 @@ def restart(model: keras.Model, fresh: keras.Model) -> None:
     Why: TensorFlow keeps memory for every training step it traces (each new model, each
     ``compile``), and ``keras.backend.clear_session`` does not give it back (keras-team/keras#17458,
     still so in TensorFlow 2.21 and Keras 3.15): 43 models of MobileNetV2 in one process reached 8 GiB.
-    A model compiled once and restarted for each fold or seed traces once.
+    A model compiled once and restarted for each fold or seed traces once. The traced step keeps the
+    trainable layers it was traced with: a later change of ``trainable`` needs another model over the
+    same layers (or a new ``compile``).
     Side effect: every variable of ``model`` (weights, BatchNorm statistics, dropout seed states) takes
-    ``fresh``'s value; its optimizer's state (step count, moments) goes back to zero, the learning rate
-    stays. Raises ValueError if the two models' variables differ in number or shape.
+    ``fresh``'s value; its optimizer's step count and moments go back to zero, its current learning rate
+    (or schedule) stays. Raises ValueError if the two models' variables differ in number or shape, or if
+    the optimizer is one whose state does not start at zero (``ZERO_START_OPTIMIZERS`` lists those that do).
     """
     if [v.shape for v in model.variables] != [v.shape for v in fresh.variables]:
         raise ValueError(f"restart needs two models of one architecture: {model.name} and {fresh.name} differ.")
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not isinstance(optimizer, ZERO_START_OPTIMIZERS):
+        raise ValueError(
+            f"restart cannot start {type(optimizer).__name__} over (its state does not start at zero); "
+            "compile the model again instead, or use Adam, AdamW, SGD or RMSprop."
+        )
     for target, source in zip(model.variables, fresh.variables, strict=True):
         target.assign(source)
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None:
-        rate = float(optimizer.learning_rate)
-        for variable in optimizer.variables:
+    for variable in optimizer.variables if optimizer is not None else []:
+        if variable.name != "learning_rate":
             variable.assign(ops.zeros(variable.shape, variable.dtype))
-        optimizer.learning_rate = rate

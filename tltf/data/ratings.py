@@ -115,7 +115,8 @@ def load_movielens(folder: str | Path | None = None) -> MovieLens:
 class RatingSplit:
     """Training ratings and the test ratings of warm and cold movies (``ratings`` rows), and the cold movies' ids.
 
-    No rating of a cold movie is in ``train``; each user's test ratings are later than (or as late as) every
+    Every movie of ``test_warm`` has training ratings; no rating of a cold movie is in ``train`` (some cold
+    movies have no test rating either). Each user's test ratings are as late as or later than every
     training rating of theirs.
     """
 
@@ -127,7 +128,8 @@ class RatingSplit:
     def __repr__(self) -> str:
         return (
             f"{len(self.train):,} training ratings; test: {len(self.test_warm):,} of warm movies, "
-            f"{len(self.test_cold):,} of {len(self.cold):,} cold movies"
+            f"{len(self.test_cold):,} of cold movies ({self.test_cold.movie.nunique():,} of the "
+            f"{len(self.cold):,} held out)"
         )
 
 
@@ -138,8 +140,9 @@ def split_ratings(
 
     Each user's last ``test_fraction`` of ratings by time (at least one) are their test ratings. A seeded
     ``cold_fraction`` of the rated movies become cold: their training-period ratings are dropped (used
-    nowhere) and their test ratings form ``test_cold``. ``ratings`` as ``load_movielens`` gives them
-    (sorted by user and time); it is not changed.
+    nowhere) and their test ratings form ``test_cold``. Test ratings of the other movies form ``test_warm``
+    when the movie has training ratings; those of movies first rated in the test period are used nowhere
+    (they are neither held out nor known). ``ratings`` as ``load_movielens`` gives them; it is not changed.
     """
     if not 0 < test_fraction < 1 or not 0 <= cold_fraction < 1:
         raise ValueError(
@@ -153,8 +156,10 @@ def split_ratings(
     rng = np.random.default_rng(seed)
     cold = np.sort(rng.choice(movies, size=round(cold_fraction * len(movies)), replace=False))
     is_cold = ordered.movie.isin(cold)
-    masks = (~is_test & ~is_cold, is_test & ~is_cold, is_test & is_cold)
-    return RatingSplit(*(ordered[mask].reset_index(drop=True) for mask in masks), cold)
+    train = ordered[~is_test & ~is_cold]
+    known = ordered.movie.isin(train.movie)
+    parts = (train, ordered[is_test & known], ordered[is_test & is_cold])
+    return RatingSplit(*(part.reset_index(drop=True) for part in parts), cold)
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,8 @@ def genre_shift(
     order = targets.groupby("user").cumcount()
     counts = targets.groupby("user").size()
     eligible = np.sort(counts.index[counts >= most_shots + least_test].to_numpy())
+    if len(eligible) == 0:
+        raise ValueError(f"No user has {most_shots + least_test} or more positives in {sorted(target)}.")
     rng = np.random.default_rng(seed)
     new_users = np.sort(rng.choice(eligible, size=round(new_share * len(eligible)), replace=False))
     is_new = targets.user.isin(new_users)
