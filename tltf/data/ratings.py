@@ -56,12 +56,17 @@ def _read(path: Path) -> pd.DataFrame:
     return table[list(wanted)].rename(columns=wanted)
 
 
+def _first(bad: pd.Series) -> int:
+    """Position of the first True in ``bad`` (a file's row number is that + 2: the header, then from 1)."""
+    return int(np.flatnonzero(bad.to_numpy())[0])
+
+
 def _integers(table: pd.DataFrame, column: str, path: Path, minimum: int) -> None:
     """Convert ``table[column]`` to int64 in place; DataError naming the first bad row otherwise."""
     values = pd.to_numeric(table[column], errors="coerce")
     bad = values.isna() | (values != values.round()) | (values < minimum)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = _first(bad)
         raise DataError(
             f"{path}, row {row + 2}: {column} {table[column].iloc[row]!r} is not a whole number of at least {minimum}."
         )
@@ -77,16 +82,16 @@ def load_movielens(folder: str | Path | None = None) -> MovieLens:
     """
     folder = Path(folder) if folder is not None else assets.fetch(ASSET, quiet=True)
     tables = {name: _read(folder / name) for name in COLUMNS}
-    ratings, movies, tags = tables["ratings.csv"], tables["movies.csv"], tables["tags.csv"]
-    for table, name in ((ratings, "ratings.csv"), (movies, "movies.csv"), (tags, "tags.csv")):
+    for name, table in tables.items():
         for column in ("user", "movie", "time"):
             if column in table:
                 _integers(table, column, folder / name, 0 if column == "time" else 1)
+    ratings, movies, tags = tables.values()
     if ratings.empty or movies.empty:
         raise DataError(f"{folder}: ratings.csv or movies.csv holds no rows. Restore the files from the asset.")
     stars = pd.to_numeric(ratings["rating"], errors="coerce")
     if (bad := stars.isna() | (stars < 0.5) | (stars > 5) | (stars * 2 != (stars * 2).round())).any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = _first(bad)
         raise DataError(
             f"{folder / 'ratings.csv'}, row {row + 2}: rating {ratings['rating'].iloc[row]!r} is not one of "
             "0.5, 1, ..., 5."
