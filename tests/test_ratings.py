@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tltf.data import DataError
-from tltf.data.ratings import genre_shift, load_movielens, split_ratings
+from tltf.data.ratings import genre_shift, load_movielens, movie_texts, split_ratings
 
 RATINGS = "userId,movieId,rating,timestamp\r\n1,1,4.0,100\r\n1,2,3.5,200\r\n2,1,5.0,150\r\n"
 MOVIES = 'movieId,title,genres\r\n1,"Toy Story, the (1995)",Adventure|Comedy\r\n2,Heat (1995),(no genres listed)\r\n'
@@ -118,3 +118,12 @@ def test_genre_shift_refuses_what_it_cannot_do(movielens):
         genre_shift(movielens.ratings, movielens.movies, {"Comdy"}, 1)
     with pytest.raises(ValueError, match="No user has 1005 or more positives"):
         genre_shift(movielens.ratings, movielens.movies, {"Comedy"}, 1, least_test=995)
+
+
+def test_movie_texts_name_title_genres_and_distinct_tags(tmp_path):
+    tags = TAGS + "2,2, Heist ,400\r\n2,2,Paris,500\r\n"
+    data = load_movielens(_folder(tmp_path, tags=tags))
+    assert movie_texts(data.movies, data.tags) == [
+        "Toy Story, the (1995). Genres: Adventure, Comedy.",
+        "Heat (1995). Genres: none. Tags: heist, paris.",
+    ]

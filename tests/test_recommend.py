@@ -1,9 +1,10 @@
 """Recall@k and NDCG@k per user: a hand-made case, and the means Keras-RS gives."""
 
+import keras
 import numpy as np
 import pytest
 
-from tltf.recommend import ranking_metrics
+from tltf.recommend import item_prior, pairs, ranking_metrics, summarise, two_tower
 
 
 def test_a_hand_made_ranking():
@@ -56,3 +57,60 @@ def test_shapes_must_agree_and_scores_be_numbers():
         ranking_metrics(np.zeros((2, 3)), np.zeros((2, 3), bool), allowed=np.ones((1, 3), bool))
     with pytest.raises(ValueError, match="NaN"):
         ranking_metrics(np.full((2, 3), np.nan), np.ones((2, 3), bool))
+
+
+def _runs(values_per_run, users=(0, 1, 2, 3)):
+    return [{"recall": np.asarray(v, float), "users": np.asarray(users)} for v in values_per_run]
+
+
+def test_a_summary_over_users_and_seeds_and_a_paired_difference():
+    a = _runs([[1, 0.5, 1, 0.5], [1, 0.5, 0.5, 0.5]])
+    b = _runs([[0.5, 0, 0.5, 0], [0.5, 0.25, 0, 0]])
+    found = summarise(a)
+    assert found["mean"] == pytest.approx(0.6875) and found["values"] == [0.75, 0.625]
+    assert found["ci95"][0] <= found["mean"] <= found["ci95"][1]
+    difference = summarise(a, minus=b)
+    assert difference["mean"] == pytest.approx(0.46875, abs=1e-4) and difference["ci95"][0] > 0  # every user gains
+    with pytest.raises(ValueError, match="different users"):
+        summarise(a, minus=_runs([[0, 0, 0, 0]] * 2, users=(0, 1, 2, 4)))
+
+
+def test_item_prior_counts_every_item_once_more():
+    prior = item_prior(np.array([0, 0, 1]), 4)
+    np.testing.assert_allclose(prior, [3 / 7, 2 / 7, 1 / 7, 1 / 7], rtol=1e-6)
+
+
+def _toy_two_tower(**kwargs):
+    """8 users in two groups of 4, each liking their own 4 of 8 items (every pair a positive)."""
+    users, items = np.meshgrid(np.arange(8), np.arange(4), indexing="ij")
+    items = items + 4 * (users >= 4)
+    users, items = users.ravel(), items.ravel()
+    tower = two_tower(8, 8, item_prior(items, 8), dim=8, hidden=16, **kwargs)
+    return tower, users, items
+
+
+def test_a_two_tower_model_learns_who_likes_what():
+    keras.utils.set_random_seed(0)
+    tower, users, items = _toy_two_tower(known=np.ones(8, bool), learning_rate=3e-2)
+    batches = pairs(users, items, batch_size=8, seed=0)
+    (first_users, _), labels = next(iter(batches))
+    assert first_users.shape == (8,) and labels.numpy().tolist() == list(range(8))
+    tower.model.fit(batches, epochs=30, verbose=0)
+    scores = tower.scores(8, 8)
+    liked = np.zeros((8, 8), bool)
+    liked[users, items] = True
+    assert scores[liked].min() > scores[~liked].max()  # every liked item above every other
+    np.testing.assert_allclose(np.linalg.norm(tower.items.predict(np.arange(8), verbose=0), axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(tower.scores(8, 8, prior=True) - scores, np.broadcast_to(tower.log_prior, (8, 8)), rtol=1e-5)
+
+
+def test_unknown_items_share_one_untrained_row_and_features_tell_them_apart():
+    known = np.arange(8) < 6
+    ids_only = _toy_two_tower(known=known)[0].items.predict(np.arange(8), verbose=0)
+    np.testing.assert_array_equal(ids_only[6], ids_only[7])  # items 6 and 7 look alike without features
+    assert not np.allclose(ids_only[5], ids_only[6])
+    features = np.eye(8, dtype="float32")
+    both = _toy_two_tower(known=known, features=features)[0].items.predict(np.arange(8), verbose=0)
+    assert not np.allclose(both[6], both[7])
+    with pytest.raises(ValueError, match="something to read"):
+        two_tower(2, 2, np.full(2, 0.5))

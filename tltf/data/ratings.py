@@ -226,3 +226,16 @@ def genre_shift(
     first_test = positives.user.map(test.groupby("user").time.min()).fillna(np.inf)
     source = positives[~in_target & (positives.time < first_test)]
     return GenreShift(*(t.reset_index(drop=True) for t in (source, train, test)), new_users, target_movies)
+
+
+def movie_texts(movies: pd.DataFrame, tags: pd.DataFrame) -> list[str]:
+    """One text per row of ``movies`` for a sentence encoder: "Title (1995). Genres: Comedy, Romance. Tags:
+    funny, paris." with each movie's distinct tags, lower-cased, in the order first given ("Genres: none"
+    when it lists none; no "Tags" part when nobody tagged it)."""
+    tagged = tags.assign(tag=tags.tag.str.strip().str.lower())
+    tagged = tagged[tagged.tag != ""].groupby("movie").tag.agg(lambda t: ", ".join(dict.fromkeys(t)))
+    texts = []
+    for movie, title, genres in zip(movies.movie, movies.title, movies.genres, strict=True):
+        text = f"{title.strip()}. Genres: {', '.join(genres) or 'none'}."
+        texts.append(text + (f" Tags: {tagged[movie]}." if movie in tagged.index else ""))
+    return texts
