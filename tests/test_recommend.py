@@ -101,7 +101,9 @@ def test_a_two_tower_model_learns_who_likes_what():
     liked[users, items] = True
     assert scores[liked].min() > scores[~liked].max()  # every liked item above every other
     np.testing.assert_allclose(np.linalg.norm(tower.items.predict(np.arange(8), verbose=0), axis=1), 1, rtol=1e-5)
-    np.testing.assert_allclose(tower.scores(8, 8, prior=True) - scores, np.broadcast_to(tower.log_prior, (8, 8)), rtol=1e-5)
+    np.testing.assert_allclose(
+        tower.scores(8, 8, prior=True) - scores, np.broadcast_to(tower.log_prior, (8, 8)), rtol=1e-5
+    )
 
 
 def test_unknown_items_share_one_untrained_row_and_features_tell_them_apart():

@@ -3,9 +3,10 @@
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12, ex13
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12, ex13, ex14
 from tltf import assets, curves, data, explain, models, recipes, stages, text
 
 
@@ -389,3 +390,40 @@ def test_ex13_scores_whole_photos():
         ["cat"],
     )
     assert scored["ap"] == pytest.approx(1.0)
+
+
+def test_ex14_day_one_texts_every_rating_and_a_uniform_prior():
+    movies = pd.DataFrame({"movie": [7, 9], "title": ["Heat (1995)", "Up (2009)"], "genres": [("Crime",), ()]})
+    assert ex14.texts_on_day_one(movies) == ["Heat (1995). Genres: Crime.", "Up (2009). Genres: none."]
+    train = pd.DataFrame({"user": [3, 5, 5], "movie": [9, 7, 9], "rating": [1.0, 4.0, 2.5]})
+    users, items = ex14.every_rating(train, pd.Index([3, 5]), pd.Index([7, 9]))
+    assert users.tolist() == [0, 1, 1] and items.tolist() == [1, 0, 1]  # low ratings too
+    prior = ex14.uniform_prior(4)
+    assert prior.sum() == pytest.approx(1) and len(set(prior)) == 1
+
+
+def _two_genres(users: int = 12, per_genre: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each user likes every comedy and every drama of a small catalogue, in a seeded order over time."""
+    movies = pd.DataFrame(
+        {
+            "movie": np.arange(1, 2 * per_genre + 1),
+            "title": [f"Movie {i}" for i in range(2 * per_genre)],
+            "genres": [("Comedy",)] * per_genre + [("Drama",)] * per_genre,
+        }
+    )
+    rng = np.random.default_rng(0)
+    rows = [
+        (user, movie, 4.0 + (movie % 2), time)
+        for user in range(1, users + 1)
+        for time, movie in enumerate(rng.permutation(movies.movie))
+    ]
+    return pd.DataFrame(rows, columns=["user", "movie", "rating", "time"]), movies
+
+
+def test_ex14_target_gain_trains_both_arms_on_the_same_users():
+    ratings, movies = _two_genres()
+    found = ex14.target_gain(ratings, movies, {"Comedy"}, 1, epochs=1, batch_size=16)
+    assert np.array_equal(found["pretrained"]["users"], found["scratch"]["users"]) and len(found["scratch"]["users"])
+    assert all(0 <= r <= 1 for arm in ("pretrained", "scratch") for r in found[arm]["recall"])
+    low, high = found["gain"]["ci95"]
+    assert low <= found["gain"]["mean"] <= high

@@ -232,7 +232,7 @@ def movie_texts(movies: pd.DataFrame, tags: pd.DataFrame) -> list[str]:
     """One text per row of ``movies`` for a sentence encoder: "Title (1995). Genres: Comedy, Romance. Tags:
     funny, paris." with each movie's distinct tags, lower-cased, in the order first given ("Genres: none"
     when it lists none; no "Tags" part when nobody tagged it)."""
-    tagged = tags.assign(tag=tags.tag.str.strip().str.lower())
+    tagged = tags.assign(tag=tags.tag.astype(str).str.strip().str.lower())
     tagged = tagged[tagged.tag != ""].groupby("movie").tag.agg(lambda t: ", ".join(dict.fromkeys(t)))
     texts = []
     for movie, title, genres in zip(movies.movie, movies.title, movies.genres, strict=True):
