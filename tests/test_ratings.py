@@ -79,6 +79,9 @@ def test_the_split_has_no_leak_in_time_and_no_cold_movie_in_training(movielens):
     assert test.user.nunique() == 610  # every user has test ratings
     assert len(split.cold) == round(0.2 * 9_724) and len(np.intersect1d(split.cold, split.train.movie)) == 0
     assert len(split.train) + len(test) < len(movielens.ratings)  # cold movies' training-period ratings dropped
+    assert (split.test_starts[both] >= last_train[both]).all() and (split.test_starts <= first_test).all()
+    other = split_ratings(movielens.ratings, seed=4)
+    pd.testing.assert_series_equal(split.test_starts, other.test_starts)  # the time split has no seed
 
 
 def test_the_split_leaves_its_input_alone_and_repeats_with_its_seed(movielens):
@@ -109,6 +112,10 @@ def test_users_new_to_a_genre_keep_their_first_k_target_positives(movielens, k):
     others = shift.target_train[~shift.target_train.user.isin(shift.new_users)]
     all_targets = movielens.ratings[(movielens.ratings.rating >= 4) & movielens.ratings.movie.isin(shift.target_movies)]
     assert len(others) == (~all_targets.user.isin(shift.new_users)).sum()  # everyone else keeps theirs
+    # seen: what a new user rated before their test, all stars (their unused positives too), and no test pair
+    assert not _pairs(shift.seen) & _pairs(shift.target_test)
+    assert _pairs(new_train) <= _pairs(shift.seen) and _pairs(ten.target_train) <= _pairs(shift.seen)
+    assert (shift.seen.rating < 4).any()
 
 
 def test_genre_shift_refuses_what_it_cannot_do(movielens):

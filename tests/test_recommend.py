@@ -1,10 +1,13 @@
-"""Recall@k and NDCG@k per user: a hand-made case, and the means Keras-RS gives."""
+"""Recall@k and NDCG@k per user (a hand-made case, and the means Keras-RS gives), intervals over users, the
+two-tower model and what a genre shift asks."""
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
-from tltf.recommend import item_prior, pairs, ranking_metrics, summarise, two_tower
+from tltf.data import GenreShift
+from tltf.recommend import grid, item_prior, pairs, ranking_metrics, shift_task, summarise, two_tower
 
 
 def test_a_hand_made_ranking():
@@ -108,11 +111,38 @@ def test_a_two_tower_model_learns_who_likes_what():
 
 def test_unknown_items_share_one_untrained_row_and_features_tell_them_apart():
     known = np.arange(8) < 6
-    ids_only = _toy_two_tower(known=known)[0].items.predict(np.arange(8), verbose=0)
+    tower, users, items = _toy_two_tower(known=known)
+    before = tower.items.predict(np.arange(8), verbose=0)
+    keep = items < 6  # training pairs of known items only
+    tower.model.fit(pairs(users[keep], items[keep], batch_size=8), epochs=3, verbose=0)
+    ids_only = tower.items.predict(np.arange(8), verbose=0)
     np.testing.assert_array_equal(ids_only[6], ids_only[7])  # items 6 and 7 look alike without features
-    assert not np.allclose(ids_only[5], ids_only[6])
+    np.testing.assert_array_equal(ids_only[6], before[6])  # and no training pair moved their row
+    assert not np.allclose(ids_only[5], before[5])
     features = np.eye(8, dtype="float32")
     both = _toy_two_tower(known=known, features=features)[0].items.predict(np.arange(8), verbose=0)
     assert not np.allclose(both[6], both[7])
     with pytest.raises(ValueError, match="something to read"):
         two_tower(2, 2, np.full(2, 0.5))
+
+
+def rows(*pairs) -> pd.DataFrame:
+    return pd.DataFrame(pairs, columns=["user", "movie"])
+
+
+def test_a_genre_shift_task_asks_only_about_movies_not_yet_rated():
+    users, items = pd.Index([1, 2]), pd.Index([10, 11, 12, 13])
+    shift = GenreShift(
+        source=rows((1, 10)),
+        target_train=rows((1, 11), (2, 11)),
+        target_test=rows((1, 13)),
+        new_users=np.array([1]),
+        target_movies=np.array([11, 12, 13]),
+        seen=rows((1, 10), (1, 11), (1, 12), (2, 11)),  # user 1 had rated 12 too, below 4 or unused
+    )
+    task = shift_task(shift, users, items)
+    assert task["source"][0].tolist() == [0] and task["target"][1].tolist() == [1, 1]
+    assert task["relevant"].tolist() == [[False, False, False, True], [False, False, False, False]]
+    assert task["allowed"].tolist() == [[False, False, False, True], [False, False, True, True]]
+    with pytest.raises(ValueError, match="not in the index"):
+        grid(rows((3, 10)), users, items)

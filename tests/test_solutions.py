@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12, ex13, ex14
-from tltf import assets, curves, data, explain, models, recipes, stages, text
+from tltf import assets, curves, data, explain, models, recipes, recommend, stages, text
 
 
 def test_ex00_top5_names_a_daisy(flowers):
@@ -392,14 +392,22 @@ def test_ex13_scores_whole_photos():
     assert scored["ap"] == pytest.approx(1.0)
 
 
-def test_ex14_day_one_texts_every_rating_and_a_uniform_prior():
+def test_ex14_texts_every_rating_and_the_prior_added_back():
     movies = pd.DataFrame({"movie": [7, 9], "title": ["Heat (1995)", "Up (2009)"], "genres": [("Crime",), ()]})
-    assert ex14.texts_on_day_one(movies) == ["Heat (1995). Genres: Crime.", "Up (2009). Genres: none."]
-    train = pd.DataFrame({"user": [3, 5, 5], "movie": [9, 7, 9], "rating": [1.0, 4.0, 2.5]})
-    users, items = ex14.every_rating(train, pd.Index([3, 5]), pd.Index([7, 9]))
-    assert users.tolist() == [0, 1, 1] and items.tolist() == [1, 0, 1]  # low ratings too
-    prior = ex14.uniform_prior(4)
-    assert prior.sum() == pytest.approx(1) and len(set(prior)) == 1
+    tags = pd.DataFrame({"user": [3, 5], "movie": [9, 9], "tag": ["balloons", "Sad"], "time": [1, 2]})
+    assert ex14.texts_with_every_tag(movies, tags)[1] == "Up (2009). Genres: none. Tags: balloons, sad."
+    train = pd.DataFrame({"user": [3, 5, 5], "movie": [9, 7, 9], "rating": [1.0, 4.0, 2.5], "time": [1, 2, 3]})
+    split = data.RatingSplit(train, train.iloc[:0], train.iloc[:0], np.array([]), pd.Series(dtype="int64"))
+    found = ex14.every_rating(split, pd.Index([3, 5]), pd.Index([7, 9]))
+    assert found["users"].tolist() == [0, 1, 1] and found["movies"].tolist() == [1, 0, 1]  # low ratings too
+    np.testing.assert_allclose(found["prior"], [2 / 5, 3 / 5])
+    uniform = ex14.uniform_prior(4)
+    assert uniform.sum() == pytest.approx(1) and len(set(uniform)) == 1
+
+    tower = recommend.two_tower(2, 4, uniform, known=np.ones(4, bool), dim=4, hidden=8)
+    real = np.array([0.1, 0.2, 0.3, 0.4], "float32")
+    added = ex14.with_real_prior(tower, real, 2) - tower.scores(2, 4)
+    np.testing.assert_allclose(added, np.log(real)[None].repeat(2, 0), rtol=1e-5)
 
 
 def _two_genres(users: int = 12, per_genre: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -420,10 +428,13 @@ def _two_genres(users: int = 12, per_genre: int = 20) -> tuple[pd.DataFrame, pd.
     return pd.DataFrame(rows, columns=["user", "movie", "rating", "time"]), movies
 
 
-def test_ex14_target_gain_trains_both_arms_on_the_same_users():
+def test_ex14_target_gain_scores_the_new_users_on_movies_they_had_not_rated():
     ratings, movies = _two_genres()
     found = ex14.target_gain(ratings, movies, {"Comedy"}, 1, epochs=1, batch_size=16)
-    assert np.array_equal(found["pretrained"]["users"], found["scratch"]["users"]) and len(found["scratch"]["users"])
-    assert all(0 <= r <= 1 for arm in ("pretrained", "scratch") for r in found[arm]["recall"])
-    low, high = found["gain"]["ci95"]
-    assert low <= found["gain"]["mean"] <= high
+    shift = data.genre_shift(ratings, movies, {"Comedy"}, 1)
+    assert found["new_users"].tolist() == shift.new_users.tolist()  # every new user, and only them
+    # a new user likes every comedy: the 10 rated before the test are never proposed again, which leaves
+    # exactly their 10 test comedies as candidates (proposing an unused early comedy would miss one)
+    for arm in ("pretrained", "scratch"):
+        np.testing.assert_array_equal(found[arm]["recall"], 1.0)
+    assert found["gain"]["mean"] == 0

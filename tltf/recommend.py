@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
 from tltf import stats
@@ -75,6 +76,36 @@ class TwoTower:
         return scores + self.log_prior[None, :] if prior else scores
 
 
+def positions(rows: pd.DataFrame, users: pd.Index, items: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(user rows, item rows) of a ratings table's ``user`` and ``movie`` columns in ``users`` and ``items``
+    (-1 for an id that is not there)."""
+    return users.get_indexer(rows.user), items.get_indexer(rows.movie)
+
+
+def grid(rows: pd.DataFrame, users: pd.Index, items: pd.Index) -> np.ndarray:
+    """(len(users), len(items)) bool: True where ``rows`` holds that user and movie. Raises ValueError
+    for an id not in ``users`` or ``items``."""
+    where = positions(rows, users, items)
+    if (where[0] < 0).any() or (where[1] < 0).any():
+        raise ValueError("Some rows name a user or movie that is not in the index: build the index from all ratings.")
+    marked = np.zeros((len(users), len(items)), bool)
+    marked[where] = True
+    return marked
+
+
+def shift_task(shift, users: pd.Index, items: pd.Index) -> dict:
+    """What a ``tltf.data.GenreShift`` asks, as row numbers and grids: ``"source"`` and ``"target"``, the
+    (user rows, item rows) of the training positives of each domain; ``"relevant"``, the new users' test
+    positives; ``"allowed"``, for each user the target items they had not rated before their test (``seen``)."""
+    seen = grid(shift.seen, users, items)
+    return {
+        "source": positions(shift.source, users, items),
+        "target": positions(shift.target_train, users, items),
+        "relevant": grid(shift.target_test, users, items),
+        "allowed": items.isin(shift.target_movies)[None] & ~seen,
+    }
+
+
 def item_prior(items: np.ndarray, n_items: int) -> np.ndarray:
     """(n_items,) float32: each item's share of the training positives ``items`` (indices), counting
     one more for every item so that an item never seen has a small share, not zero."""
@@ -131,7 +162,8 @@ def two_tower(
     model = keras.Model([user, item], logits)
     model.compile(keras.optimizers.Adam(learning_rate), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     towers = keras.Model(user, user_vector), keras.Model(item, item_vector)
-    return TwoTower(model, *towers, temperature, np.log(prior).astype("float32"))
+    floor = keras_rs.layers.SamplingProbabilityCorrection().epsilon  # the correction's own floor, for ranking too
+    return TwoTower(model, *towers, temperature, np.log(np.clip(prior, floor, 1)).astype("float32"))
 
 
 def pairs(users: np.ndarray, items: np.ndarray, *, batch_size: int = 512, seed: int = 0) -> tf.data.Dataset:

@@ -78,7 +78,7 @@ def cluster_bootstrap(
     labels, index = np.unique(np.asarray(clusters), return_inverse=True)
     sums, counts = np.bincount(index, values), np.bincount(index).astype(float)
     mean = float(values.mean())
-    if len(labels) < 2 or np.all(values == values[0]):
+    if len(labels) < 2 or np.ptp(sums / counts) == 0:  # every cluster's mean the same: so is every resample's
         return mean, (mean, mean)
     result = stats.bootstrap(
         (sums, counts),

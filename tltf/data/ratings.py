@@ -129,6 +129,8 @@ class RatingSplit:
     test_warm: pd.DataFrame
     test_cold: pd.DataFrame
     cold: np.ndarray
+    #: Each user's first test rating's time (index: user): what happened before it is their past.
+    test_starts: pd.Series
 
     def __repr__(self) -> str:
         return (
@@ -147,7 +149,8 @@ def split_ratings(
     ``cold_fraction`` of the rated movies become cold: their training-period ratings are dropped (used
     nowhere) and their test ratings form ``test_cold``. Test ratings of the other movies form ``test_warm``
     when the movie has training ratings; those of movies first rated in the test period are used nowhere
-    (they are neither held out nor known). ``ratings`` as ``load_movielens`` gives them; it is not changed.
+    (they are neither held out nor known). ``test_starts``: when each user's test period begins (it does
+    not depend on ``seed``). ``ratings`` as ``load_movielens`` gives them; it is not changed.
     """
     if not 0 < test_fraction < 1 or not 0 <= cold_fraction < 1:
         raise ValueError(
@@ -164,7 +167,8 @@ def split_ratings(
     train = ordered[~is_test & ~is_cold]
     known = ordered.movie.isin(train.movie)
     parts = (train, ordered[is_test & known], ordered[is_test & is_cold])
-    return RatingSplit(*(part.reset_index(drop=True) for part in parts), cold)
+    starts = ordered[is_test].groupby("user").time.min()
+    return RatingSplit(*(part.reset_index(drop=True) for part in parts), cold, starts)
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,9 @@ class GenreShift:
     target_test: pd.DataFrame
     new_users: np.ndarray
     target_movies: np.ndarray
+    #: Every rating (any stars) that a user made before their test period began (for a new user: up to the
+    #: time of their first test positive, test positives excluded; for the others: all): not candidates.
+    seen: pd.DataFrame
 
     def __repr__(self) -> str:
         return (
@@ -203,7 +210,10 @@ def genre_shift(
     A new user keeps only their first ``k`` target positives by time for training (``k <= most_shots``);
     their positives after the ``most_shots``-th are the test, the same for every ``k``. The other users keep
     all their target positives for training. Source positives of every user are kept if earlier than that
-    user's first test positive. Positives: ratings of ``positive`` or more. ``ratings`` is not changed.
+    user's first test positive. Positives: ratings of ``positive`` or more. ``seen``: what each user had
+    already rated when their test began, at any rating (their later positives 2..10 when k = 1, too): a
+    recommender knows what a person watched even when it has not trained on it, and does not propose it
+    again. ``ratings`` is not changed.
     """
     if not 1 <= k <= most_shots:
         raise ValueError(f"k must be between 1 and most_shots={most_shots}; got {k}.")
@@ -223,9 +233,13 @@ def genre_shift(
     is_new = targets.user.isin(new_users)
     test = targets[is_new & (order >= most_shots)]
     train = targets[~is_new | (order < k)]
-    first_test = positives.user.map(test.groupby("user").time.min()).fillna(np.inf)
-    source = positives[~in_target & (positives.time < first_test)]
-    return GenreShift(*(t.reset_index(drop=True) for t in (source, train, test)), new_users, target_movies)
+    starts = test.groupby("user").time.min()
+    source = positives[~in_target & (positives.time < positives.user.map(starts).fillna(np.inf))]
+    before = ratings.time <= ratings.user.map(starts).fillna(np.inf)
+    in_test = ratings.set_index(["user", "movie"]).index.isin(test.set_index(["user", "movie"]).index)
+    seen = ratings[before & ~in_test]
+    parts = (t.reset_index(drop=True) for t in (source, train, test))
+    return GenreShift(*parts, new_users, target_movies, seen.reset_index(drop=True))
 
 
 def movie_texts(movies: pd.DataFrame, tags: pd.DataFrame) -> list[str]:
