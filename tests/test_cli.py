@@ -7,7 +7,7 @@ import sys
 import keras
 import numpy as np
 
-from tltf import data
+from tltf import data, labelled
 
 
 def run(*args, cwd=None):
@@ -30,10 +30,22 @@ def test_fit_trains_reports_and_saves_a_model(make_tree, tmp_path, mirror):
     assert f"| test accuracy | {summary['test_acc']:.3f} |" in card and "| recall of 'grün' |" in card
     assert "| mobilenet_v2_notop | Apache-2.0 | ImageNet (ILSVRC-2012) | **flagged: unclear** |" in card
     assert f"The user's folder {root.resolve()}" in card and "yours to state" in card
-    model = keras.models.load_model(out)
+    model = labelled.load(out)  # the classes travel inside the file
+    assert labelled.describe(out) == {
+        "classes": summary["classes"],
+        "kind": "image",
+        "details": {"image_size": [224, 224]},
+    }
     folder = data.scan_images(root, verbose=False)
     images = np.concatenate([x for x, _ in data.make_dataset(folder.images, (224, 224))])
     assert (model.predict(images, verbose=0).argmax(1) == folder.images.labels).mean() >= 0.8
+    photos = [str(root / "grün" / "img_000.jpg"), str(root / "blue sky" / "img_001.jpg")]
+    shown = run("tltf", "predict", str(out), *photos)  # the model file alone knows its classes
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split("\t")[:2] for line in shown.stdout.strip().splitlines()] == [
+        [photos[0], "grün"],
+        [photos[1], "blue sky"],
+    ]
 
 
 def test_fit_refuses_a_corrupt_image_unless_told_to_skip_it(make_tree, tmp_path, mirror):

@@ -162,7 +162,12 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 def first_patch(path: str | Path) -> np.ndarray:
     """The first log-mel patch (96, 64) of a WAV file, resampled to 16 kHz: the first 0.975 s, zero-padded."""
     waveform, rate = read_wav(path)
-    return log_mel_patches(resample(waveform, rate)[:MIN_SAMPLES])[0].numpy()
+    return patch_of(resample(waveform, rate))
+
+
+def patch_of(waveform: np.ndarray) -> np.ndarray:
+    """The first log-mel patch (96, 64) of a 16 kHz waveform: its first 0.975 s, zero-padded."""
+    return log_mel_patches(waveform[:MIN_SAMPLES])[0].numpy()
 
 
 def patches(paths) -> np.ndarray:

@@ -1,12 +1,16 @@
-"""``python -m tltf fit FOLDER``: a transfer-learning classifier for any class-per-folder image tree.
+"""``python -m tltf fit DATA``: a transfer-learning classifier for your own images, texts or sounds, and
+``python -m tltf predict MODEL INPUT...`` to use it.
 
-Feature extraction: a frozen ImageNet backbone (MobileNetV2 unless ``--backbone``), features
-cached once, a new head trained on them with the validation split choosing the epoch, then the
-head attached to the backbone as one ``.keras`` model. ``--fine-tune`` adds stage 2: the top
-blocks unfrozen and trained at a low rate. The test split is used only to report, at the end.
-The last line printed is one JSON object (``test_acc``, split sizes, classes, model and card paths); the
-same object is saved beside the model as ``<model>.json`` so the class order travels with it, and a model
-card (``tltf.cards``) as ``<model>.keras.md``.
+Images (a folder with one sub-folder of images per class): a frozen ImageNet backbone (MobileNetV2 unless
+``--backbone``), features cached once, a new head trained on them with the validation split choosing the
+epoch, then the head attached to the backbone as one ``.keras`` model. ``--fine-tune`` adds stage 2: the top
+blocks unfrozen and trained at a low rate. Texts (a CSV / TSV file, or class sub-folders of ``.txt`` files)
+and sounds (class sub-folders of WAV files): notebook 05's MiniLM and notebook 06's YAMNet, the same two
+stages (``tltf.fitting``). The test split is used only to report, at the end. The last line printed is one
+JSON object (``test_acc``, split sizes, classes, model path); the same object is saved beside the model as
+``<model>.json``, and for images a model card (``tltf.cards``) as ``<model>.keras.md``. The model itself
+carries its classes and input kind (``tltf.labelled``), which is all ``predict`` needs. Bad data gets one
+plain line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def fit(args: argparse.Namespace) -> dict:
     """Train, evaluate and save as ``args`` says; returns the JSON summary."""
     from sklearn.metrics import classification_report
 
-    from tltf import data, models, train
+    from tltf import data, labelled, models, train
 
     train.seed_everything(args.seed)
     folder = data.scan_images(args.folder, skip_bad=args.skip_bad, progress=True)
@@ -95,7 +99,7 @@ def fit(args: argparse.Namespace) -> dict:
     )
     out = Path(args.out or f"{Path(args.folder).resolve().name}_{backbone.name}.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
+    labelled.label(model, splits.class_names, "image", image_size=list(backbone.image_size)).save(out)
     summary = {
         "test_acc": round(test_acc, 4),
         **summary,
@@ -116,6 +120,40 @@ def fit(args: argparse.Namespace) -> dict:
         f"probabilities in the class order of {out.with_suffix('.json')}), and its model card {summary['card']}."
     )
     return summary
+
+
+#: Per kind: the fine-tuning peak rate and epochs of the course's recipe (notebooks 02, 05 and 06).
+FINE_TUNE_DEFAULTS = {"image": (1e-4, 15), "text": (5e-5, 3), "sound": (3e-4, 10)}
+
+
+def guess_kind(data: str | Path) -> str:
+    """``"text"`` for a file; for a folder, the kind of most of the files in its sub-folders (WAV files: sound,
+    .txt files: text, else image)."""
+    from tltf.data.images import IMAGE_EXTENSIONS
+
+    path = Path(data)
+    if not path.is_dir():
+        return "text"
+    suffixes = [p.suffix.lower() for p in path.glob("*/*")]
+    counts = {
+        "sound": suffixes.count(".wav"),
+        "text": suffixes.count(".txt"),
+        "image": sum(s in IMAGE_EXTENSIONS for s in suffixes),
+    }
+    return max(counts, key=lambda kind: (counts[kind], kind == "image"))
+
+
+def fit_any(args: argparse.Namespace) -> dict:
+    """``fit`` for the kind of ``args.data`` (``--kind`` or ``guess_kind``), with that kind's defaults."""
+    from tltf import fitting
+
+    args.kind = args.kind or guess_kind(args.data)
+    rate, epochs = FINE_TUNE_DEFAULTS[args.kind]
+    args.fine_tune_lr, args.fine_tune_epochs = args.fine_tune_lr or rate, args.fine_tune_epochs or epochs
+    if args.kind == "image":
+        args.folder = args.data
+        return fit(args)
+    return (fitting.fit_texts if args.kind == "text" else fitting.fit_sounds)(args)
 
 
 def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predicted, labels) -> Path:
@@ -187,44 +225,64 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", module="keras|tensorflow|absl")
         sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    from tltf.labelled import KINDS
     from tltf.models import BACKBONES
 
     parser = argparse.ArgumentParser(prog="python -m tltf", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("fit", help="train a classifier on FOLDER/<class>/<images>")
-    p.add_argument("folder", help="a folder with one sub-folder of images per class")
-    p.add_argument("--backbone", default="mobilenet_v2", choices=list(BACKBONES))
-    p.add_argument("--out", help="where to save the model (.keras); default: <folder>_<backbone>.keras")
+    p = commands.add_parser("fit", help="train a classifier on your images, texts or sounds")
+    p.add_argument(
+        "data",
+        help="a folder with one sub-folder per class (images, .txt files or WAV files), or a CSV / TSV file of texts",
+    )
+    p.add_argument("--kind", choices=KINDS, help="what DATA holds (default: guessed from its files)")
+    p.add_argument("--backbone", default="mobilenet_v2", choices=list(BACKBONES), help="images only")
+    p.add_argument("--out", help="where to save the model (.keras); default: <data>_<backbone or kind>.keras")
     p.add_argument("--epochs", type=int, default=100, help="most head epochs (early stopping picks)")
     p.add_argument(
         "--views",
         type=int,
         default=6,
-        help="views of each training image to cache: the original plus views-1 augmented",
+        help="images: views of each training image to cache: the original plus views-1 augmented",
     )
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--val", type=float, default=0.2, help="validation fraction")
     p.add_argument("--test", type=float, default=0.2, help="test fraction")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--skip-bad", action="store_true", help="leave out undecodable images (listed)")
+    p.add_argument("--skip-bad", action="store_true", help="images: leave out undecodable images (listed)")
+    p.add_argument("--text-column", default="text", help="texts in a CSV / TSV: the column of the texts")
+    p.add_argument("--label-column", default="label", help="texts in a CSV / TSV: the column of the labels")
+    p.add_argument("--encoding", default="utf-8", help="texts: the files' encoding (e.g. latin-1, cp1252)")
     p.add_argument(
         "--fine-tune",
         action="store_true",
-        help="then fine-tune the top of the backbone (BatchNormalization stays frozen)",
+        help="then fine-tune the backbone (images: its top; texts and sounds: every weight)",
     )
-    p.add_argument("--unfreeze-blocks", type=int, default=6, help="blocks to unfreeze when fine-tuning")
+    p.add_argument("--unfreeze-blocks", type=int, default=6, help="images: blocks to unfreeze when fine-tuning")
     p.add_argument(
         "--unfreeze-fraction",
         type=float,
-        help="unfreeze this share of the layers instead (for backbones without named blocks)",
+        help="images: unfreeze this share of the layers instead (for backbones without named blocks)",
     )
-    p.add_argument("--fine-tune-lr", type=float, default=1e-4, help="peak rate (warm-up + cosine)")
-    p.add_argument("--fine-tune-epochs", type=int, default=15, help="most fine-tuning epochs")
+    p.add_argument("--fine-tune-lr", type=float, help="peak rate (warm-up + cosine); default by kind")
+    p.add_argument("--fine-tune-epochs", type=int, help="most fine-tuning epochs; default by kind")
+    q = commands.add_parser("predict", help="classify new inputs with a model saved by fit")
+    q.add_argument("model", help="a .keras file saved by python -m tltf fit")
+    q.add_argument("inputs", nargs="+", help="image or WAV files; for a text model, CSV / TSV / .txt files or texts")
+    q.add_argument("--csv", help="write the predictions to this CSV file instead of the screen")
+    q.add_argument("--text-column", help="the texts' column in a CSV / TSV input (default: the model's own)")
+    q.add_argument("--encoding", default="utf-8", help="the encoding of text inputs")
     args = parser.parse_args(argv)
     from tltf.assets import AssetError
 
     try:
-        summary = fit(args)
+        if args.command == "predict":
+            from tltf import predicting
+
+            rows = predicting.predict(args.model, args.inputs, text_column=args.text_column, encoding=args.encoding)
+            predicting.write(rows, args.csv)
+            return 0
+        summary = fit_any(args)
     except (AssetError, ValueError) as err:  # ValueError: bad data (DataError) or an impossible request
         print(f"error: {err}", file=sys.stderr)
         return 2

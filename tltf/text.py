@@ -217,11 +217,12 @@ def frozen_head(
     *,
     seed: int = 0,
     epochs: int | None = None,
+    classes: int = 2,
 ) -> keras.Model:
-    """A 2-class head trained on cached sentence features (n, d) for at most ``epochs`` (default:
+    """A head for ``classes`` classes trained on cached sentence features (n, d) for at most ``epochs`` (default:
     ``settings().text_head_epochs``); the validation loss picks the epoch (patience 20)."""
     training.seed_everything(seed)
-    head = models.make_head(train[0].shape[1], 2, dropout=HEAD_DROPOUT, l2=HEAD_L2)
+    head = models.make_head(train[0].shape[1], classes, dropout=HEAD_DROPOUT, l2=HEAD_L2)
     training.train_head(head, train, val, epochs=epochs or settings().text_head_epochs, patience=20)
     return head
 
@@ -269,10 +270,17 @@ def fine_tune(
     return history
 
 
+def predict(model: keras.Model, preprocessor, texts) -> np.ndarray:
+    """``model``'s outputs (tokens -> (n, classes) probabilities) for ``texts``, in their order (batched by length)."""
+    data = PaddedBatches(preprocessor(list(texts)), batch_size=BATCH_SIZE)
+    out = np.empty((len(data.order), model.output_shape[-1]), "float32")
+    out[data.order] = model.predict(data, verbose=0)
+    return out
+
+
 def accuracy(model: keras.Model, preprocessor, sentences) -> float:
     """Accuracy of ``model`` (tokens -> probabilities) on sentences (``texts`` and ``labels``)."""
-    data = batches(preprocessor, sentences)  # in length order: compare with the labels in that order
-    return float((model.predict(data, verbose=0).argmax(axis=1) == sentences.labels[data.order]).mean())
+    return float((predict(model, preprocessor, sentences.texts).argmax(axis=1) == sentences.labels).mean())
 
 
 def tfidf_baseline(

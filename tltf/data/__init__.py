@@ -21,6 +21,7 @@ from tltf.data.examples import (
     Splits,
     per_class,
     per_class_index,
+    split_examples,
     split_index,
 )
 from tltf.data.images import (
@@ -38,6 +39,7 @@ from tltf.data.images import (
     scan_images,
     split_stratified,
 )
+from tltf.data.own import duplicate_texts, read_sound, read_texts, scan_sounds
 from tltf.data.ratings import (
     GenreShift,
     MovieLens,
@@ -77,6 +79,7 @@ __all__ = [
     "Splits",
     "augmentation",
     "decode_images",
+    "duplicate_texts",
     "genre_shift",
     "load_boxes",
     "load_flowers",
@@ -92,10 +95,14 @@ __all__ = [
     "per_class_index",
     "read_labelled_sentences",
     "read_medmnist",
+    "read_sound",
+    "read_texts",
     "report",
     "resize_image",
     "scan_images",
     "scan_recordings",
+    "scan_sounds",
+    "split_examples",
     "split_index",
     "split_ratings",
     "split_stratified",

@@ -130,3 +130,26 @@ def split_index(
     except ValueError as err:
         raise DataError(f"Cannot split {what} stratified into train/val/test: {err}") from err
     return train_idx, val_idx, test_idx
+
+
+def split_examples(
+    examples: Examples,
+    class_names: list[str],
+    *,
+    val: float = VAL_FRACTION,
+    test: float = TEST_FRACTION,
+    seed: int = 42,
+    what: str = "the data",
+    unit: str = "example",
+) -> Splits:
+    """``split_index`` of ``examples`` into ``Splits``. Raises DataError, naming the class (its ``unit`` s counted),
+    when a class has fewer than 3 (one for each split) or the fractions leave a split empty."""
+    counts = np.bincount(examples.labels, minlength=len(class_names))
+    if counts.min() < 3:
+        small = class_names[int(counts.argmin())]
+        raise DataError(
+            f"Class {small!r} has {counts.min()} {unit}(s) in {what}; each class needs at least 3 to appear in the "
+            "train, validation and test splits. Add examples to it, or remove it."
+        )
+    train_idx, val_idx, test_idx = split_index(examples.labels, val=val, test=test, seed=seed, what=what)
+    return Splits(examples.take(train_idx), examples.take(val_idx), examples.take(test_idx), class_names)

@@ -16,7 +16,15 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from tltf import assets
-from tltf.data.examples import TEST_FRACTION, VAL_FRACTION, DataError, Examples, Splits, per_class_index, split_index
+from tltf.data.examples import (
+    TEST_FRACTION,
+    VAL_FRACTION,
+    DataError,
+    Examples,
+    Splits,
+    per_class_index,
+    split_examples,
+)
 from tltf.settings import is_quick
 
 #: Extensions read as images: the formats ``tf.io.decode_image`` decodes (as in Keras's own loader).
@@ -162,15 +170,9 @@ def split_stratified(
     if max_per_class is not None:
         smallest = min(folder.counts().values())
         images = images.take(per_class_index(images.labels, min(max_per_class, smallest), seed, what="images"))
-    counts = np.bincount(images.labels)
-    if counts.min() < 3:
-        small = folder.class_names[int(counts.argmin())]
-        raise DataError(
-            f"Class {small!r} has {counts.min()} image(s); each class needs at least 3 to "
-            "appear in the train, validation and test splits."
-        )
-    train_idx, val_idx, test_idx = split_index(images.labels, val=val, test=test, seed=seed, what=str(folder.root))
-    return Splits(images.take(train_idx), images.take(val_idx), images.take(test_idx), folder.class_names)
+    return split_examples(
+        images, folder.class_names, val=val, test=test, seed=seed, what=str(folder.root), unit="image"
+    )
 
 
 def load_image(path: tf.Tensor | str, image_size: tuple[int, int], interpolation: str = "bilinear") -> tf.Tensor:
