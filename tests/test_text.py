@@ -155,3 +155,17 @@ def test_fine_tune_trains_a_frozen_encoder_end_to_end(quick_sentiment):
     history = text.fine_tune(model, preprocessor, small, splits.val.take(np.arange(8)), epochs=1)
     assert len(model.trainable_weights) > 100 and "val_accuracy" in history.history
     assert not np.allclose(before, encoder.backbone.get_layer("transformer_layer_0").get_weights()[0])
+
+
+def test_padded_batches_of_an_epoch_do_not_depend_on_the_epochs_before():
+    from tltf.text import PaddedBatches
+
+    inputs = {"padding_mask": np.tri(40, 8, -1, dtype=bool)[np.random.default_rng(0).permutation(40)]}
+    one, other = (PaddedBatches(inputs, np.arange(40), batch_size=4, shuffle=True, seed=3) for _ in range(2))
+    for _ in range(3):
+        one.on_epoch_end()  # three epochs went by for one of them
+    one.set_epoch(5)
+    other.set_epoch(5)
+    assert [b.tolist() for b in one.batches] == [b.tolist() for b in other.batches]
+    other.set_epoch(6)
+    assert [b.tolist() for b in one.batches] != [b.tolist() for b in other.batches]

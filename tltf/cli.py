@@ -35,7 +35,7 @@ def fit(args: argparse.Namespace) -> dict:
     """Train, evaluate and save as ``args`` says; returns the JSON summary."""
     from sklearn.metrics import classification_report
 
-    from tltf import data, labelled, models, train
+    from tltf import data, labelled, models, resume, train
 
     train.seed_everything(args.seed)
     folder = data.scan_images(args.folder, skip_bad=args.skip_bad, progress=True)
@@ -62,8 +62,17 @@ def fit(args: argparse.Namespace) -> dict:
     )
     val_xy = train.extract_features(extractor, datasets["val"], progress="validation features")
     head = models.make_head(backbone.feature_size, len(splits.class_names))
+    backup = backup_folder(args, f"{Path(args.folder).resolve().name}_{backbone.name}")
     history = train.train_head(
-        head, train_xy, val_xy, epochs=args.epochs, learning_rate=args.learning_rate, patience=10, progress=True
+        head,
+        train_xy,
+        val_xy,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        patience=10,
+        progress=True,
+        backup=backup / "head",
+        seed=args.seed,
     )
     model = models.attach_head(extractor, head)
     summary = {}
@@ -72,16 +81,20 @@ def fit(args: argparse.Namespace) -> dict:
         model = models.attach_head(extractor, head, data.augmentation(args.seed))
         top = unfrozen(args)
         print(f"Fine-tuning the top {top} of {backbone.name} at a peak rate of {args.fine_tune_lr:g}…")
+        order = resume.EpochOrder(len(splits.train), seed=args.seed)
         tuned, report = train.fine_tune(
             model,
             base,
-            data.make_dataset(splits.train, backbone.image_size, shuffle=True, seed=args.seed),
+            data.make_dataset(splits.train, backbone.image_size, order=order),
             datasets["val"],
             blocks=args.unfreeze_blocks if args.unfreeze_fraction is None else None,
             fraction=args.unfreeze_fraction,
             peak_lr=args.fine_tune_lr,
             epochs=args.fine_tune_epochs,
             progress=True,
+            backup=backup / "fine-tune",
+            seed=args.seed,
+            orders=[order],
         )
         print(report)
         summary["fine_tune_epochs"] = len(tuned.history["loss"])
@@ -97,7 +110,7 @@ def fit(args: argparse.Namespace) -> dict:
             zero_division=0,
         )
     )
-    out = Path(args.out or f"{Path(args.folder).resolve().name}_{backbone.name}.keras")
+    out = model_path(args, f"{Path(args.folder).resolve().name}_{backbone.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
     labelled.label(model, splits.class_names, "image", image_size=list(backbone.image_size)).save(out)
     summary = {
@@ -120,6 +133,18 @@ def fit(args: argparse.Namespace) -> dict:
         f"probabilities in the class order of {out.with_suffix('.json')}), and its model card {summary['card']}."
     )
     return summary
+
+
+def model_path(args: argparse.Namespace, default_stem: str) -> Path:
+    """Where ``fit`` saves the model: ``--out``, else ``<default_stem>.keras`` here."""
+    return Path(args.out or f"{default_stem}.keras")
+
+
+def backup_folder(args: argparse.Namespace, default_stem: str) -> Path:
+    """Where ``fit`` keeps its backups while it runs (``tltf.resume``): ``<model>.backup/``, one sub-folder per
+    stage. The same command finds them again after a crash; a stage that ends removes its own."""
+    out = model_path(args, default_stem)
+    return out.with_name(out.name + ".backup")
 
 
 #: Per kind: the fine-tuning peak rate and epochs of the course's recipe (notebooks 02, 05 and 06).

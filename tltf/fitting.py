@@ -27,10 +27,17 @@ def _split(args: argparse.Namespace, examples, classes):
     return splits
 
 
+def stem(args: argparse.Namespace) -> str:
+    """The default model name of a text or sound run: ``<data>_<kind>``."""
+    return f"{Path(args.data).resolve().stem}_{args.kind}"
+
+
 def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: np.ndarray, summary: dict) -> dict:
     """Print the test split's per-class report, save ``model`` (already labelled) and its summary beside it as
     ``<model>.json``; returns the summary with the test accuracy, split sizes, classes and model path first."""
     from sklearn.metrics import classification_report
+
+    from tltf import cli
 
     predicted, labels = probabilities.argmax(axis=1), splits.test.labels
     print(
@@ -43,7 +50,7 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
             zero_division=0,
         )
     )
-    out = Path(args.out or f"{Path(args.data).resolve().stem}_{args.kind}.keras")
+    out = cli.model_path(args, stem(args))
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     summary = {
@@ -63,7 +70,7 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
 
 def fit_texts(args: argparse.Namespace) -> dict:
     """A text classifier on ``args.data`` (CSV / TSV or a folder of class sub-folders of .txt files)."""
-    from tltf import data, labelled, text, tokenizer, train
+    from tltf import cli, data, labelled, text, tokenizer, train
 
     examples, classes = data.read_texts(
         args.data, text_column=args.text_column, label_column=args.label_column, encoding=args.encoding
@@ -78,7 +85,10 @@ def fit_texts(args: argparse.Namespace) -> dict:
     print("Reading every text with the frozen MiniLM encoder…")
     features = {name: text.embed(getattr(splits, name).texts, preprocessor, pooler) for name in ("train", "val")}
     xy = {name: (features[name], getattr(splits, name).labels) for name in features}
-    head = text.frozen_head(xy["train"], xy["val"], seed=args.seed, epochs=args.epochs, classes=len(classes))
+    backup = cli.backup_folder(args, stem(args))
+    head = text.frozen_head(
+        xy["train"], xy["val"], seed=args.seed, epochs=args.epochs, classes=len(classes), backup=backup / "head"
+    )
     model = keras.Model(pooler.input, head(pooler.output))
     summary = {}
     if args.fine_tune:
@@ -93,6 +103,7 @@ def fit_texts(args: argparse.Namespace) -> dict:
             epochs=args.fine_tune_epochs,
             peak=args.fine_tune_lr,
             seed=args.seed,
+            backup=backup / "fine-tune",
         )
         summary["fine_tune_epochs"] = len(history.history["loss"])
     train.seed_everything(args.seed)
@@ -115,7 +126,7 @@ def fit_sounds(args: argparse.Namespace) -> dict:
     """A sound classifier on ``args.data``: a folder with one sub-folder of WAV files per class."""
     import math
 
-    from tltf import audio, data, labelled, models, train
+    from tltf import audio, cli, data, labelled, models, train
 
     splits = _split(args, *data.scan_sounds(args.data))
     print("Reading every recording (its first 0.975 s as a log-mel patch)…")
@@ -126,9 +137,9 @@ def fit_sounds(args: argparse.Namespace) -> dict:
     features = {name: backbone.predict(x[name], batch_size=64, verbose=0) for name in ("train", "val")}
     train.seed_everything(args.seed)
     head = models.make_head(features["train"].shape[1], len(splits.class_names))
-    train.train_head(
-        head, (features["train"], y["train"]), (features["val"], y["val"]), epochs=args.epochs, patience=10
-    )
+    backup = cli.backup_folder(args, stem(args))
+    train_xy, val_xy = (features["train"], y["train"]), (features["val"], y["val"])
+    train.train_head(head, train_xy, val_xy, epochs=args.epochs, patience=10, backup=backup / "head", seed=args.seed)
     model = keras.Model(backbone.input, head(backbone.output))
     summary = {}
     if args.fine_tune:
@@ -149,6 +160,8 @@ def fit_sounds(args: argparse.Namespace) -> dict:
             warmup_steps=max(1, steps // 10),
             patience=args.fine_tune_epochs,
             monitor="val_accuracy",
+            backup=backup / "fine-tune",
+            seed=args.seed,
         )
         summary["fine_tune_epochs"] = len(history.history["loss"])
     details = {"sample_rate": audio.SAMPLE_RATE, "input": "the first log-mel patch (96, 64) of a recording"}

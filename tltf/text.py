@@ -106,8 +106,13 @@ class PaddedBatches(keras.utils.PyDataset):
         self.inputs = {k: np.asarray(v) for k, v in inputs.items()}
         self.labels = labels
         self.lengths = self.inputs["padding_mask"].sum(axis=1)
-        self.batch_size, self.shuffle = batch_size, shuffle
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's batches from (seed, epoch) (``tltf.resume``: a resumed run repeats them)."""
+        self.rng = np.random.default_rng([self.seed, epoch])
         self.on_epoch_end()
 
     def on_epoch_end(self) -> None:
@@ -218,12 +223,15 @@ def frozen_head(
     seed: int = 0,
     epochs: int | None = None,
     classes: int = 2,
+    backup: str | Path | None = None,
 ) -> keras.Model:
     """A head for ``classes`` classes trained on cached sentence features (n, d) for at most ``epochs`` (default:
-    ``settings().text_head_epochs``); the validation loss picks the epoch (patience 20)."""
+    ``settings().text_head_epochs``); the validation loss picks the epoch (patience 20). ``backup``: a folder
+    that makes the run resumable (``tltf.train.train_head``)."""
     training.seed_everything(seed)
     head = models.make_head(train[0].shape[1], classes, dropout=HEAD_DROPOUT, l2=HEAD_L2)
-    training.train_head(head, train, val, epochs=epochs or settings().text_head_epochs, patience=20)
+    epochs = epochs or settings().text_head_epochs
+    training.train_head(head, train, val, epochs=epochs, patience=20, backup=backup, seed=seed)
     return head
 
 
@@ -243,12 +251,13 @@ def fine_tune(
     epochs: int = FINE_TUNE_EPOCHS,
     peak: float = FINE_TUNE_LR,
     seed: int = 0,
+    backup: str | Path | None = None,
 ) -> keras.callbacks.History:
     """Train every weight of ``model`` (tokens -> probabilities) end to end at a low rate.
 
     ``tltf.train.fine_tune`` with every layer unfrozen: AdamW (weight decay 0.01) with a 10 % linear
-    warm-up then cosine decay; the epoch with the best validation accuracy is kept. Changes
-    ``model``'s weights in place.
+    warm-up then cosine decay; the epoch with the best validation accuracy is kept. ``backup``: a folder that
+    makes the run resumable (each epoch's batches drawn from (seed, epoch)). Changes ``model``'s weights in place.
     """
     train_batches = batches(preprocessor, train_sentences, shuffle=True, seed=seed)
     training.seed_everything(seed)
@@ -266,6 +275,8 @@ def fine_tune(
         weight_decay=0.01,
         patience=epochs,
         monitor="val_accuracy",
+        backup=backup,
+        seed=seed,
     )
     return history
 

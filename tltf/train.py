@@ -14,6 +14,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 from tqdm.keras import TqdmCallback
 
+from tltf import resume
 from tltf.models import UnfreezeReport, unfreeze
 
 # Keras 3.15 warns on every fit() over a tf.data.Dataset that its default shuffle=True is ignored;
@@ -136,20 +137,31 @@ def train_head(
     patience: int = 5,
     verbose: int = 0,
     progress: bool = False,
+    backup: str | Path | None = None,
+    seed: int = 0,
 ) -> keras.callbacks.History:
     """Compile and fit a head on cached (features, labels); the validation split picks the epoch.
 
     The best weights (lowest validation loss) are restored at the end; the history has an
-    ``epoch_seconds`` list. ``progress`` shows a bar over the epochs (tqdm).
+    ``epoch_seconds`` list. ``progress`` shows a bar over the epochs (tqdm). With ``backup`` (a folder), the
+    run is resumable (``tltf.resume``): killed and started again, it ends with the weights of an uninterrupted
+    run; each epoch's batch order is then drawn from (``seed``, epoch).
     """
     compile_classifier(head, learning_rate)
     timer = EpochTimer()
+    if backup is None:
+        data, chosen = (
+            {"x": train[0], "y": train[1], "batch_size": batch_size},
+            callbacks(checkpoint, patience=patience),
+        )
+    else:
+        batches = resume.EpochBatches(*train, batch_size=batch_size, seed=seed)
+        data, chosen = {"x": batches}, resume.callbacks(backup, seed, orders=[batches], patience=patience)
     history = head.fit(
-        *train,
+        **data,
         validation_data=val,
         epochs=epochs,
-        batch_size=batch_size,
-        callbacks=[*callbacks(checkpoint, patience=patience), timer, *_bar(progress, "training the head")],
+        callbacks=[*chosen, timer, *_bar(progress, "training the head")],
         verbose=verbose,
     )
     history.history["epoch_seconds"] = timer.seconds
@@ -267,6 +279,9 @@ def fine_tune(
     monitor: str = "val_loss",
     batch_size: int = 32,
     progress: bool = False,
+    backup: str | Path | None = None,
+    seed: int = 0,
+    orders=(),
 ) -> tuple[keras.callbacks.History, UnfreezeReport]:
     """Stage 2 of transfer learning, as notebook 02 does it step by step: the course's fine-tuning
     routine on datasets (images in notebook 02, sentences in 05, sounds in 06; runs on cached arrays
@@ -279,7 +294,10 @@ def fine_tune(
     head keeps ``peak_lr``), and fits with early stopping on ``monitor`` (best weights restored).
     ``train_data`` is a dataset of batches (``tf.data``, ``keras.utils.PyDataset``) or an (x, y) pair
     of arrays cut into ``batch_size`` batches. Returns the history (with ``epoch_seconds``) and the
-    unfreeze report. ``progress`` shows a bar over the epochs. Changes ``model``'s weights in place.
+    unfreeze report. ``progress`` shows a bar over the epochs. Changes ``model``'s weights in place. With
+    ``backup`` (a folder) the run is resumable (``tltf.resume``): arrays are then batched in an order drawn from
+    (``seed``, epoch); a dataset must take its order from ``orders`` (``tltf.resume.EpochOrder``,
+    ``tltf.text.PaddedBatches``), whose ``set_epoch`` is called as each epoch begins.
     """
     report = unfreeze(base, blocks=blocks, fraction=fraction, train_batchnorm=train_batchnorm)
     arrays = isinstance(train_data, tuple)
@@ -295,13 +313,19 @@ def fine_tune(
         optimizer = keras.optimizers.Adam(schedule)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
+    chosen = callbacks(patience=patience, monitor=monitor)
+    if backup is not None:
+        if arrays:
+            train_data, arrays = resume.EpochBatches(*train_data, batch_size=batch_size, seed=seed), False
+            orders = [train_data]
+        chosen = resume.callbacks(backup, seed, orders=orders, patience=patience, monitor=monitor)
     history = model.fit(
         *(train_data if arrays else (train_data,)),
         validation_data=val_data,
         epochs=epochs,
         batch_size=batch_size if arrays else None,
         verbose=0,
-        callbacks=[*callbacks(patience=patience, monitor=monitor), timer, *_bar(progress, "fine-tuning")],
+        callbacks=[*chosen, timer, *_bar(progress, "fine-tuning")],
     )
     history.history["epoch_seconds"] = timer.seconds
     return history, report

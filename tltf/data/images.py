@@ -211,14 +211,26 @@ def make_dataset(
     seed: int = 42,
     cache: bool = True,
     interpolation: str = "bilinear",
+    order=None,
 ) -> tf.data.Dataset:
     """A tf.data pipeline of (images, labels) batches, from image files (a ``paths`` column) or
     from uint8 arrays held in memory (an ``images`` column; grey ones are copied to RGB).
 
     Images are float32 in [0, 255], shape (batch, *image_size, 3); labels are int64 class indices.
     Decoded, resized images are cached in memory as uint8 after the first pass (about 150 KB per
-    image at 224 px); ``shuffle`` reshuffles every epoch, seeded.
+    image at 224 px); ``shuffle`` reshuffles every epoch, seeded. ``order`` (a ``tltf.resume.EpochOrder``)
+    instead sets each epoch's order from (seed, epoch), for a resumable run; images are then decoded every
+    epoch (no cache).
     """
+    if order is not None:
+        column = split.paths if "paths" in split.columns else split.images
+        rows, labels = tf.constant(column), tf.constant(split.labels)
+        read = load_image if "paths" in split.columns else resize_image
+        ds = order.indices().map(
+            lambda i: (read(tf.gather(rows, i), image_size, interpolation), tf.gather(labels, i)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(tf.data.AUTOTUNE)
     if "paths" in split.columns:
         ds = tf.data.Dataset.from_tensor_slices((split.paths, split.labels))
         ds = ds.map(lambda p, y: (load_image(p, image_size, interpolation), y), num_parallel_calls=tf.data.AUTOTUNE)
