@@ -44,6 +44,7 @@ def test_fit_on_a_csv_of_texts_reports_saves_and_warns(reviews):
     assert summary["kind"] == "text" and summary["classes"] == ["negative", "positive"]
     assert summary["n_train"] + summary["n_val"] + summary["n_test"] == 81
     assert summary["test_acc"] >= 0.6 and summary["model"] == str(model)
+    assert not model.with_name(model.name + ".backup").exists()  # a finished run removes its backups
     assert "precision" in result.stdout and "recall" in result.stdout
     assert "warning: 1 text(s) in two classes" in result.stderr
 
@@ -176,3 +177,17 @@ def test_duplicates_are_counted_case_blind():
 
     splits = data.Splits(part(["Good", "bad"], [1, 0]), part(["ok"], [1]), part(["good ", "BAD", "new"], [0, 0, 1]), [])
     assert data.duplicate_texts(splits) == {"in two classes": 1, "in train and test": 2}
+
+
+def test_fit_in_two_workers_writes_one_model_that_predicts(reviews, tmp_path):
+    path, _, _ = reviews
+    out = tmp_path / "two.keras"
+    args = ("--text-column", "sentence", "--label-column", "sentiment", "--epochs", "20", "--out", str(out))
+    result = run("fit", str(path), *args, "--workers", "2", "--workers-timeout", "400")
+    summary = last_json(result)  # the chief's report, as it ran
+    assert summary["kind"] == "text" and summary["model"] == str(out) and summary["test_acc"] >= 0.6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["two.json", "two.keras"]  # the chief's files only
+    shown = run("predict", str(out), "I loved every bite!")
+    assert shown.returncode == 0 and shown.stdout.split("\t")[1] == "positive"
+    refused = run("fit", str(path), *args, "--workers", "2", "--fine-tune")
+    assert refused.returncode == 2 and "fine-tuning in several is not supported yet" in refused.stderr

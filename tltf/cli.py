@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import warnings
 from datetime import date
@@ -35,7 +36,7 @@ def fit(args: argparse.Namespace) -> dict:
     """Train, evaluate and save as ``args`` says; returns the JSON summary."""
     from sklearn.metrics import classification_report
 
-    from tltf import data, labelled, models, resume, train
+    from tltf import data, labelled, models, resume, train, workers
 
     train.seed_everything(args.seed)
     folder = data.scan_images(args.folder, skip_bad=args.skip_bad, progress=True)
@@ -73,6 +74,7 @@ def fit(args: argparse.Namespace) -> dict:
         progress=True,
         backup=backup / "head",
         seed=args.seed,
+        strategy=args.strategy,
     )
     model = models.attach_head(extractor, head)
     summary = {}
@@ -112,7 +114,8 @@ def fit(args: argparse.Namespace) -> dict:
     )
     out = model_path(args, f"{Path(args.folder).resolve().name}_{backbone.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    labelled.label(model, splits.class_names, "image", image_size=list(backbone.image_size)).save(out)
+    if workers.is_chief():
+        labelled.label(model, splits.class_names, "image", image_size=list(backbone.image_size)).save(out)
     summary = {
         "test_acc": round(test_acc, 4),
         **summary,
@@ -126,13 +129,34 @@ def fit(args: argparse.Namespace) -> dict:
         "skipped_files": len(folder.skipped),
         "model": str(out),
     }
+    if not workers.is_chief():
+        return summary  # another worker: the chief writes the files
     summary["card"] = str(fit_card(args, summary, out, backbone, predicted, splits.test.labels))
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    shutil.rmtree(backup, ignore_errors=True)  # the run is done: its stages' backups are no longer needed
     print(
         f"Saved {out} (input: [0, 255] RGB images of shape {(*backbone.image_size, 3)}; output: "
         f"probabilities in the class order of {out.with_suffix('.json')}), and its model card {summary['card']}."
     )
     return summary
+
+
+def run_workers(args: argparse.Namespace, argv: list[str]) -> int:
+    """``fit`` in ``args.workers`` processes (``tltf.workers.launch``): the chief prints as it runs; returns its
+    exit status, or 1 with a plain line when another worker failed or time ran out."""
+    from tltf import workers
+
+    if args.fine_tune:
+        print(
+            "error: --workers trains the head in several processes; fine-tuning in several is not supported "
+            "yet. Run --fine-tune without --workers.",
+            file=sys.stderr,
+        )
+        return 2
+    done = workers.launch(["-m", "tltf", *argv], args.workers, timeout=args.workers_timeout, capture=False)
+    if done.returncode and done.stderr:
+        print(f"error: {done.stderr}", file=sys.stderr)
+    return done.returncode
 
 
 def model_path(args: argparse.Namespace, default_stem: str) -> Path:
@@ -291,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--fine-tune-lr", type=float, help="peak rate (warm-up + cosine); default by kind")
     p.add_argument("--fine-tune-epochs", type=int, help="most fine-tuning epochs; default by kind")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="train the head in this many worker processes on this machine (MultiWorkerMirroredStrategy)",
+    )
+    p.add_argument("--workers-timeout", type=float, default=7200, help="seconds before the workers are stopped")
     q = commands.add_parser("predict", help="classify new inputs with a model saved by fit")
     q.add_argument("model", help="a .keras file saved by python -m tltf fit")
     q.add_argument("inputs", nargs="+", help="image or WAV files; for a text model, CSV / TSV / .txt files or texts")
@@ -300,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from tltf.assets import AssetError
 
+    if args.command == "fit" and args.workers > 1 and "TF_CONFIG" not in os.environ:
+        return run_workers(args, sys.argv[1:] if argv is None else argv)
+    args.strategy = None
+    if args.command == "fit" and "TF_CONFIG" in os.environ:  # one of several workers: before any TensorFlow op
+        from tltf import workers
+
+        args.strategy = workers.strategy()
     try:
         if args.command == "predict":
             from tltf import predicting

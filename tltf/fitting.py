@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
     ``<model>.json``; returns the summary with the test accuracy, split sizes, classes and model path first."""
     from sklearn.metrics import classification_report
 
-    from tltf import cli
+    from tltf import cli, workers
 
     predicted, labels = probabilities.argmax(axis=1), splits.test.labels
     print(
@@ -51,8 +52,6 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
         )
     )
     out = cli.model_path(args, stem(args))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
     summary = {
         "test_acc": round(float((predicted == labels).mean()), 4),
         **summary,
@@ -63,7 +62,12 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
         "n_test": len(splits.test),
         "model": str(out),
     }
+    if not workers.is_chief():
+        return summary  # another worker: the chief writes the files
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+    shutil.rmtree(cli.backup_folder(args, stem(args)), ignore_errors=True)  # done: the stages' backups can go
     print(f"Saved {out}: python -m tltf predict {out} INPUT... uses it (its classes are inside the file).")
     return summary
 
@@ -87,7 +91,13 @@ def fit_texts(args: argparse.Namespace) -> dict:
     xy = {name: (features[name], getattr(splits, name).labels) for name in features}
     backup = cli.backup_folder(args, stem(args))
     head = text.frozen_head(
-        xy["train"], xy["val"], seed=args.seed, epochs=args.epochs, classes=len(classes), backup=backup / "head"
+        xy["train"],
+        xy["val"],
+        seed=args.seed,
+        epochs=args.epochs,
+        classes=len(classes),
+        backup=backup / "head",
+        strategy=args.strategy,
     )
     model = keras.Model(pooler.input, head(pooler.output))
     summary = {}
@@ -139,7 +149,16 @@ def fit_sounds(args: argparse.Namespace) -> dict:
     head = models.make_head(features["train"].shape[1], len(splits.class_names))
     backup = cli.backup_folder(args, stem(args))
     train_xy, val_xy = (features["train"], y["train"]), (features["val"], y["val"])
-    train.train_head(head, train_xy, val_xy, epochs=args.epochs, patience=10, backup=backup / "head", seed=args.seed)
+    train.train_head(
+        head,
+        train_xy,
+        val_xy,
+        epochs=args.epochs,
+        patience=10,
+        backup=backup / "head",
+        seed=args.seed,
+        strategy=args.strategy,
+    )
     model = keras.Model(backbone.input, head(backbone.output))
     summary = {}
     if args.fine_tune:

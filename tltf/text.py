@@ -224,14 +224,15 @@ def frozen_head(
     epochs: int | None = None,
     classes: int = 2,
     backup: str | Path | None = None,
+    strategy=None,
 ) -> keras.Model:
     """A head for ``classes`` classes trained on cached sentence features (n, d) for at most ``epochs`` (default:
-    ``settings().text_head_epochs``); the validation loss picks the epoch (patience 20). ``backup``: a folder
-    that makes the run resumable (``tltf.train.train_head``)."""
+    ``settings().text_head_epochs``); the validation loss picks the epoch (patience 20). ``backup`` (a folder that
+    makes the run resumable) and ``strategy`` (several workers): see ``tltf.train.train_head``."""
     training.seed_everything(seed)
     head = models.make_head(train[0].shape[1], classes, dropout=HEAD_DROPOUT, l2=HEAD_L2)
     epochs = epochs or settings().text_head_epochs
-    training.train_head(head, train, val, epochs=epochs, patience=20, backup=backup, seed=seed)
+    training.train_head(head, train, val, epochs=epochs, patience=20, backup=backup, seed=seed, strategy=strategy)
     return head
 
 

@@ -139,14 +139,19 @@ def train_head(
     progress: bool = False,
     backup: str | Path | None = None,
     seed: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> keras.callbacks.History:
     """Compile and fit a head on cached (features, labels); the validation split picks the epoch.
 
     The best weights (lowest validation loss) are restored at the end; the history has an
     ``epoch_seconds`` list. ``progress`` shows a bar over the epochs (tqdm). With ``backup`` (a folder), the
     run is resumable (``tltf.resume``): killed and started again, it ends with the weights of an uninterrupted
-    run; each epoch's batch order is then drawn from (``seed``, epoch).
+    run; each epoch's batch order is then drawn from (``seed``, epoch). With a multi-worker ``strategy``
+    (``tltf.workers``), a copy of the head built in its scope trains in every worker (every epoch, no early
+    stop: the best epoch is kept), and ``head`` gets its weights.
     """
+    if strategy is not None:
+        return _train_head_in_workers(head, train, val, epochs, learning_rate, batch_size, backup, seed, strategy)
     compile_classifier(head, learning_rate)
     timer = EpochTimer()
     if backup is None:
@@ -165,6 +170,24 @@ def train_head(
         verbose=verbose,
     )
     history.history["epoch_seconds"] = timer.seconds
+    return history
+
+
+def _train_head_in_workers(head, train, val, epochs, learning_rate, batch_size, backup, seed, strategy):
+    """``train_head`` with ``tltf.workers.train`` in a multi-worker strategy (see there)."""
+    from tltf import workers
+
+    with strategy.scope():
+        copy = keras.models.clone_model(head)
+        copy.set_weights(head.get_weights())
+        optimizer = keras.optimizers.Adam(learning_rate)
+    found = workers.train(
+        copy, optimizer, train, val, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy, backup=backup
+    )
+    head.set_weights(copy.get_weights())
+    compile_classifier(head, learning_rate)
+    history = keras.callbacks.History()
+    history.history = found
     return history
 
 

@@ -1,0 +1,63 @@
+"""Two worker processes on loopback (MultiWorkerMirroredStrategy) train to what one process trains, and a crash
+of the chief resumes from the backup that only it writes."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tltf import workers
+
+SCRIPT = str(Path(__file__).with_name("workers_run.py"))
+
+
+def weights(path):
+    with np.load(path) as stored:
+        return {name: stored[name] for name in stored.files}
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6)  # the all-reduce adds in another order
+
+
+def test_two_workers_train_what_one_process_trains(tmp_path):
+    one = workers.launch([SCRIPT, str(tmp_path / "one.npz"), str(tmp_path / "b1")], 1, timeout=240)
+    assert one.returncode == 0, one.stderr + one.stdout[-2000:]
+    two = workers.launch([SCRIPT, str(tmp_path / "two.npz"), str(tmp_path / "b2")], 2, timeout=240)
+    assert two.returncode == 0, two.stderr + two.stdout[-2000:]
+    assert "replicas 2 worker 0" in two.stdout
+    assert_same(weights(tmp_path / "one.npz"), weights(tmp_path / "two.npz"))
+    assert not (tmp_path / "b2" / workers.BACKUP).exists()  # a finished run removes its backup
+
+
+def test_a_crashed_chief_stops_the_others_and_the_run_resumes(tmp_path):
+    whole = workers.launch([SCRIPT, str(tmp_path / "whole.npz"), str(tmp_path / "a")], 2, timeout=240)
+    assert whole.returncode == 0, whole.stderr
+    crashed = workers.launch([SCRIPT, str(tmp_path / "resumed.npz"), str(tmp_path / "b"), "3"], 2, timeout=240)
+    assert crashed.returncode == 1 and "worker 0 failed, so the others were stopped" in crashed.stderr
+    assert (tmp_path / "b" / workers.BACKUP).exists() and not (tmp_path / "resumed.npz").exists()
+    resumed = workers.launch([SCRIPT, str(tmp_path / "resumed.npz"), str(tmp_path / "b")], 2, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same(weights(tmp_path / "whole.npz"), weights(tmp_path / "resumed.npz"))
+
+
+def test_a_worker_that_never_finishes_is_stopped(tmp_path):
+    hang = tmp_path / "hang.py"
+    hang.write_text("import time\ntime.sleep(60)\n")
+    result = workers.launch([str(hang)], 2, timeout=2)
+    assert result.returncode == 1 and "did not finish within 2 s" in result.stderr
+
+
+def test_the_cluster_configuration():
+    addresses = workers.free_addresses(2)
+    assert len(set(addresses)) == 2 and all(a.startswith("127.0.0.1:") for a in addresses)
+    config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": 1}}
+    assert json.loads(workers.tf_config(addresses, 1)) == config
+    assert sys.executable  # launch runs this Python
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TF_CONFIG", workers.tf_config(addresses, 1))
+        assert workers.index() == 1 and not workers.is_chief()

@@ -1,0 +1,204 @@
+"""Training in several worker processes with ``tf.distribute.MultiWorkerMirroredStrategy``.
+
+Each worker holds a copy of the model; every step, each takes its share of the global batch and the workers
+add their gradients up (an all-reduce), so they all apply the same update: the same result as one process
+with the same global batch, in less time where each worker has its own cores (here, on 2 cores, no gain).
+
+The workers find each other through ``TF_CONFIG``: a JSON object naming every worker's address and this
+process's index. ``launch`` starts N copies of a command on this machine with free loopback ports; on several
+machines, each host sets its own ``TF_CONFIG`` (``tf_config``) and runs the same command.
+
+Keras 3's ``fit`` does not run under this strategy (it fails building the model on a batch that it tries to
+average across the workers: keras-team/keras#20585, tensorflow/tensorflow#72388), so ``train`` is a small
+training loop of its own: ``strategy.run`` of one step (a ``GradientTape`` and the Keras optimizer, which adds
+the workers' gradients up), each epoch's order drawn from (seed, epoch) as ``tltf.resume`` does, the epoch with
+the best validation loss kept, and a backup after every epoch that only the chief writes (Keras 3's callbacks
+do not know which worker is the chief, so none are used here) and every worker reads back after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+BACKUP = "workers_backup.npz"
+
+
+def free_addresses(n: int) -> list[str]:
+    """``n`` loopback addresses ``127.0.0.1:port`` with ports that are free now."""
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    for s in sockets:
+        s.close()
+    return addresses
+
+
+def tf_config(addresses: list[str], index: int) -> str:
+    """The ``TF_CONFIG`` of worker ``index`` of a cluster of ``addresses`` (worker 0 is the chief)."""
+    return json.dumps({"cluster": {"worker": list(addresses)}, "task": {"type": "worker", "index": index}})
+
+
+def index() -> int:
+    """This process's worker index (0 without ``TF_CONFIG``: a single process is its own chief)."""
+    return int(json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0))
+
+
+def is_chief() -> bool:
+    """Whether this process writes checkpoints and the model: worker 0, or a single process."""
+    return index() == 0
+
+
+def strategy() -> tf.distribute.Strategy:
+    """``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names a cluster, else TensorFlow's default strategy."""
+    return tf.distribute.MultiWorkerMirroredStrategy() if "TF_CONFIG" in os.environ else tf.distribute.get_strategy()
+
+
+def launch(
+    arguments: list[str], workers: int, *, timeout: float = 600, capture: bool = True
+) -> subprocess.CompletedProcess:
+    """Run ``python ARGUMENTS`` (``["-m", "tltf", "fit", ...]``) in ``workers`` processes on this machine, each with
+    its ``TF_CONFIG``.
+
+    Returns the chief's exit status (or 1 when another worker failed or time ran out), its stdout and stderr
+    when ``capture`` (else the chief writes to this process's own, as it runs), with the reason of a failure
+    added to stderr. The other workers' output goes to files in a temporary folder, named in that reason.
+    When a worker fails or ``timeout`` seconds pass, the rest are stopped: none is left waiting for a dead one.
+    """
+    addresses = free_addresses(workers)
+    logs = Path(tempfile.mkdtemp(prefix="tltf-workers-"))
+    processes, files = [], []
+    for i in range(workers):
+        env = dict(os.environ, TF_CONFIG=tf_config(addresses, i))
+        if i == 0 and not capture:
+            out = err = None
+        else:
+            out, err = (open(logs / f"worker{i}.{kind}", "w") for kind in ("out", "err"))  # noqa: SIM115
+            files += [out, err]
+        args = [sys.executable, *arguments]
+        processes.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True))
+    deadline, failed = time.monotonic() + timeout, []
+    while any(p.poll() is None for p in processes) and not failed and time.monotonic() < deadline:
+        time.sleep(0.2)
+        failed = [i for i, p in enumerate(processes) if p.poll() not in (None, 0)]
+    for p in processes:
+        if p.poll() is None:
+            p.kill()  # a worker waits for the others for ever: stop it
+    codes = [p.wait() for p in processes]
+    for f in files:
+        f.close()
+    read = (lambda kind: (logs / f"worker0.{kind}").read_text()) if capture else (lambda kind: "")
+    if failed:
+        why = f"worker {failed[0]} failed, so the others were stopped (exit statuses {codes}; their output: {logs})"
+    elif any(codes):
+        why = f"the workers did not finish within {timeout:.0f} s, so they were stopped"
+    else:
+        why = ""
+    code = codes[0] if codes[0] > 0 else (1 if why else 0)
+    return subprocess.CompletedProcess(args, code, read("out"), read("err") + why)
+
+
+def _batches(x, y, rows: np.ndarray, batch_size: int, strategy: tf.distribute.Strategy):
+    """The rows ``rows`` of (x, y) in global batches, split among the workers (each takes its share)."""
+    data = tf.data.Dataset.from_tensor_slices((x[rows], y[rows])).batch(batch_size)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(data.with_options(options))
+
+
+def train(
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
+    backup: str | Path | None = None,
+) -> dict:
+    """Train ``model`` (probabilities out; built with ``optimizer`` under ``strategy.scope()``) on integer labels
+    with sparse cross-entropy, ``epochs`` passes of global batches of ``batch_size``, in an order drawn from
+    (``seed``, epoch); keep the weights of the epoch with the lowest validation loss. With ``backup`` (a folder
+    every worker can read), the chief writes the weights, the optimizer's state and the history after every
+    epoch, and a run started again resumes from them. Returns ``{"loss", "val_loss", "best_epoch",
+    "epoch_seconds"}``. The same result as one process with the same global batch (to float rounding).
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+    x, y = train_xy
+    with strategy.scope():
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def step(batch):
+        def replica(xb, yb):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(loss_fn(yb, model(xb, training=True))) / batch_size
+            gradients = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+            return loss
+
+        return strategy.reduce("SUM", strategy.run(replica, args=batch), axis=None)
+
+    history = {"loss": [], "val_loss": [], "epoch_seconds": []}
+    best, best_weights = np.inf, None
+    path = Path(backup) / BACKUP if backup is not None else None
+    if path is not None and path.exists():
+        best, best_weights, history = _restore(path, model, optimizer)
+    for epoch in range(len(history["loss"]), epochs):
+        start = time.perf_counter()
+        rows = np.random.default_rng([seed, epoch]).permutation(len(y))
+        losses = [float(step(batch)) for batch in _batches(x, y, rows, batch_size, strategy)]
+        val_loss = float(np.mean(loss_fn(val_xy[1], model(val_xy[0], training=False))))  # not predict: see above
+        history["loss"].append(float(np.mean(losses)))
+        history["val_loss"].append(val_loss)
+        history["epoch_seconds"].append(time.perf_counter() - start)
+        if val_loss < best:
+            best, best_weights = val_loss, model.get_weights()
+        if path is not None and is_chief():
+            _save(path, model, optimizer, best, best_weights, history)
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    if path is not None and is_chief():
+        path.unlink(missing_ok=True)
+    return {**history, "best_epoch": int(np.argmin(history["val_loss"])) if history["val_loss"] else None}
+
+
+def _save(path: Path, model, optimizer, best: float, best_weights, history: dict) -> None:
+    """The chief's backup: weights, optimizer variables, the best epoch's weights and the history, written whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+    arrays |= {f"o{i}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
+    arrays |= {f"b{i}": w for i, w in enumerate(best_weights or [])}
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez(partial, **arrays, best=best, history=json.dumps(history))
+    os.replace(partial, path)
+
+
+def _restore(path: Path, model, optimizer) -> tuple[float, list | None, dict]:
+    """Read a backup written by ``_save`` into ``model`` and ``optimizer``; returns (best, best weights, history)."""
+    with np.load(path) as stored:
+
+        def arrays(prefix: str) -> list[np.ndarray]:
+            return [
+                stored[f"{prefix}{i}"] for i in range(sum(n[0] == prefix and n[1:].isdigit() for n in stored.files))
+            ]
+
+        model.set_weights(arrays("w"))
+        for variable, value in zip(optimizer.variables, arrays("o"), strict=True):
+            variable.assign(value)
+        return float(stored["best"]), arrays("b") or None, json.loads(str(stored["history"]))
