@@ -191,3 +191,45 @@ def test_fit_in_two_workers_writes_one_model_that_predicts(reviews, tmp_path):
     assert shown.returncode == 0 and shown.stdout.split("\t")[1] == "positive"
     refused = run("fit", str(path), *args, "--workers", "2", "--fine-tune")
     assert refused.returncode == 2 and "fine-tuning in several is not supported yet" in refused.stderr
+
+
+def test_what_fit_cannot_guess_or_read(tmp_path, capsys, monkeypatch):
+    (tmp_path / "mixed" / "a").mkdir(parents=True)
+    (tmp_path / "mixed" / "a" / "x.txt").write_text("words")
+    wavfile.write(tmp_path / "mixed" / "a" / "y.wav", 8000, np.ones(800, "int16"))
+    message = refused(capsys, monkeypatch, "fit", str(tmp_path / "mixed"))
+    assert "1 sound file(s), 1 text file(s): say which to use with --kind" in message
+    single = tmp_path / "mixed" / "a" / "y.wav"
+    assert "fit takes a folder with one sub-folder per class" in refused(capsys, monkeypatch, "fit", str(single))
+    tabbed = _csv(tmp_path, "text\tlabel\ngood\tpos\nbad\tneg\n", name="reviews.txt")
+    assert "separated by tabs or semicolons" in refused(capsys, monkeypatch, "fit", tabbed)
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked.csv"))
+
+    monkeypatch.setattr("pandas.read_csv", unreadable)
+    locked = _csv(tmp_path, "text,label\na,b\n", name="locked.csv")
+    assert "may not read it. Check its permissions" in refused(capsys, monkeypatch, "fit", locked)
+
+
+def test_predict_refuses_a_folder_and_a_missing_file(reviews, tmp_path, capsys, monkeypatch):
+    _, model, _ = reviews
+    assert "is a folder" in refused(capsys, monkeypatch, "predict", str(model), str(tmp_path))
+    missing = str(tmp_path / "new.csv")
+    assert "new.csv does not exist" in refused(capsys, monkeypatch, "predict", str(model), missing)
+
+
+def test_bad_data_in_two_workers_is_still_one_line(tmp_path):
+    result = run("fit", _csv(tmp_path, "text,label\ngood,pos\n"), "--workers", "2", "--workers-timeout", "120")
+    assert result.returncode == 2 and "every example is labelled 'pos'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_backups_of_another_run_are_not_resumed(tmp_path):
+    from tltf import resume
+
+    folder = tmp_path / "m.keras.backup"
+    assert resume.claim(folder, {"data": "a", "epochs": 5}) == ""
+    (folder / "head").mkdir()
+    assert "Resuming" in resume.claim(folder, {"data": "a", "epochs": 5}) and (folder / "head").exists()
+    assert "starting over" in resume.claim(folder, {"data": "a", "epochs": 6}) and not (folder / "head").exists()

@@ -61,3 +61,24 @@ def test_the_cluster_configuration():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TF_CONFIG", workers.tf_config(addresses, 1))
         assert workers.index() == 1 and not workers.is_chief()
+
+
+def test_one_epoch_of_the_loop_is_one_epoch_of_keras_fit():
+    """The same update as Keras's fit: the mean loss over each batch (the last one short) plus the L2 penalty."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(70, 5)).astype("float32"), rng.integers(0, 3, 70)
+
+    def model():
+        keras.utils.set_random_seed(2)
+        hidden = keras.layers.Dense(8, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2))
+        return keras.Sequential([keras.Input((5,)), hidden, keras.layers.Dense(3, activation="softmax")])
+
+    ours, theirs = model(), model()
+    workers.train(ours, keras.optimizers.SGD(0.1), (x, y), (x, y), epochs=1, batch_size=32, seed=4)
+    theirs.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    rows = np.random.default_rng([4, 0]).permutation(70)  # the loop's order of epoch 0
+    theirs.fit(x[rows], y[rows], batch_size=32, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

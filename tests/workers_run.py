@@ -1,6 +1,7 @@
 """A small run for tests/test_workers.py: ``python workers_run.py OUT BACKUP [KILL_AT]``, alone or as one of several
-workers (``TF_CONFIG``). A dense classifier with dropout on fixed random data, trained by ``tltf.workers.train``
-(global batch 32, 6 epochs, backup in BACKUP); the chief saves the final weights to OUT (.npz). With KILL_AT, the
+workers (``TF_CONFIG``). A dense classifier with an L2 penalty on fixed random data (200 rows: the last global
+batch is short), trained by ``tltf.workers.train`` (global batch 32, 6 epochs, backup in BACKUP); the chief saves
+the final weights to OUT (.npz). With KILL_AT, the
 chief kills itself (SIGKILL) right after writing the backup of that many epochs.
 """
 
@@ -21,7 +22,8 @@ x, y = rng.normal(size=(200, 8)).astype("float32"), rng.integers(0, 3, 200)
 xv, yv = rng.normal(size=(40, 8)).astype("float32"), rng.integers(0, 3, 40)
 keras.utils.set_random_seed(1)
 with strategy.scope():
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(3)])
+    hidden = keras.layers.Dense(32, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3))
+    model = keras.Sequential([keras.Input((8,)), hidden, keras.layers.Dense(3)])
     model.add(keras.layers.Softmax())
     optimizer = keras.optimizers.Adam(1e-2)
 

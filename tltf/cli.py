@@ -63,7 +63,8 @@ def fit(args: argparse.Namespace) -> dict:
     )
     val_xy = train.extract_features(extractor, datasets["val"], progress="validation features")
     head = models.make_head(backbone.feature_size, len(splits.class_names))
-    backup = backup_folder(args, f"{Path(args.folder).resolve().name}_{backbone.name}")
+    backup = backup_folder(args)
+    claim_backups(args)  # the data are read: a run of them can begin (or resume)
     history = train.train_head(
         head,
         train_xy,
@@ -84,10 +85,11 @@ def fit(args: argparse.Namespace) -> dict:
         top = unfrozen(args)
         print(f"Fine-tuning the top {top} of {backbone.name} at a peak rate of {args.fine_tune_lr:g}…")
         order = resume.EpochOrder(len(splits.train), seed=args.seed)
+        decoded = data.decode_images(splits.train, backbone.image_size)  # once: every epoch reads it in its order
         tuned, report = train.fine_tune(
             model,
             base,
-            data.make_dataset(splits.train, backbone.image_size, order=order),
+            data.make_dataset(decoded, backbone.image_size, order=order),
             datasets["val"],
             blocks=args.unfreeze_blocks if args.unfreeze_fraction is None else None,
             fraction=args.unfreeze_fraction,
@@ -112,7 +114,7 @@ def fit(args: argparse.Namespace) -> dict:
             zero_division=0,
         )
     )
-    out = model_path(args, f"{Path(args.folder).resolve().name}_{backbone.name}")
+    out = model_path(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     if workers.is_chief():
         labelled.label(model, splits.class_names, "image", image_size=list(backbone.image_size)).save(out)
@@ -141,33 +143,38 @@ def fit(args: argparse.Namespace) -> dict:
     return summary
 
 
+def plain(err: Exception) -> str:
+    """One line for the user: the error's first line, with what to do for a file that cannot be read."""
+    import tensorflow as tf
+
+    text = (err.message if isinstance(err, tf.errors.OpError) else str(err)).strip().splitlines()[0]
+    if isinstance(err, (PermissionError, tf.errors.PermissionDeniedError)):
+        text += ": this user may not read it. Check its permissions."
+    elif isinstance(err, (OSError, tf.errors.OpError)) and not isinstance(err, ValueError):
+        text += ". Check that the file is there and readable."
+    return text
+
+
 def run_workers(args: argparse.Namespace, argv: list[str]) -> int:
     """``fit`` in ``args.workers`` processes (``tltf.workers.launch``): the chief prints as it runs; returns its
     exit status, or 1 with a plain line when another worker failed or time ran out."""
     from tltf import workers
 
-    if args.fine_tune:
-        print(
-            "error: --workers trains the head in several processes; fine-tuning in several is not supported "
-            "yet. Run --fine-tune without --workers.",
-            file=sys.stderr,
-        )
-        return 2
     done = workers.launch(["-m", "tltf", *argv], args.workers, timeout=args.workers_timeout, capture=False)
-    if done.returncode and done.stderr:
+    if done.returncode not in (0, 2):  # 2: the chief said what was wrong with the data, in one line
         print(f"error: {done.stderr}", file=sys.stderr)
     return done.returncode
 
 
-def model_path(args: argparse.Namespace, default_stem: str) -> Path:
-    """Where ``fit`` saves the model: ``--out``, else ``<default_stem>.keras`` here."""
-    return Path(args.out or f"{default_stem}.keras")
+def model_path(args: argparse.Namespace) -> Path:
+    """Where ``fit`` saves the model: ``--out``, else ``<default_stem(args)>.keras`` here."""
+    return Path(args.out or f"{default_stem(args)}.keras")
 
 
-def backup_folder(args: argparse.Namespace, default_stem: str) -> Path:
+def backup_folder(args: argparse.Namespace) -> Path:
     """Where ``fit`` keeps its backups while it runs (``tltf.resume``): ``<model>.backup/``, one sub-folder per
     stage. The same command finds them again after a crash; a stage that ends removes its own."""
-    out = model_path(args, default_stem)
+    out = model_path(args)
     return out.with_name(out.name + ".backup")
 
 
@@ -176,12 +183,19 @@ FINE_TUNE_DEFAULTS = {"image": (1e-4, 15), "text": (5e-5, 3), "sound": (3e-4, 10
 
 
 def guess_kind(data: str | Path) -> str:
-    """``"text"`` for a file; for a folder, the kind of most of the files in its sub-folders (WAV files: sound,
-    .txt files: text, else image)."""
+    """``"text"`` for a table file (or a path that does not exist: its reader says so); for a folder, the one
+    kind of file in its sub-folders (WAV: sound, .txt: text, images: image; none: image, whose scan says what
+    is missing). Raises DataError for any other file, or a folder that holds several kinds."""
+    from tltf.data.examples import DataError
     from tltf.data.images import IMAGE_EXTENSIONS
 
     path = Path(data)
     if not path.is_dir():
+        if path.exists() and path.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt"):
+            raise DataError(
+                f"{path} is a single {path.suffix or 'extensionless'} file: fit takes a folder with one sub-folder "
+                "per class, or a CSV / TSV file of texts and labels."
+            )
         return "text"
     suffixes = [p.suffix.lower() for p in path.glob("*/*")]
     counts = {
@@ -189,16 +203,64 @@ def guess_kind(data: str | Path) -> str:
         "text": suffixes.count(".txt"),
         "image": sum(s in IMAGE_EXTENSIONS for s in suffixes),
     }
-    return max(counts, key=lambda kind: (counts[kind], kind == "image"))
+    found = [kind for kind, count in counts.items() if count]
+    if len(found) > 1:
+        raise DataError(
+            f"{path} holds {', '.join(f'{counts[k]} {k} file(s)' for k in found)}: say which to use with --kind."
+        )
+    return found[0] if found else "image"
+
+
+def prepare(args: argparse.Namespace) -> None:
+    """Fill in the kind (``guess_kind``) and that kind's fine-tuning defaults."""
+    args.kind = args.kind or guess_kind(args.data)
+    rate, epochs = FINE_TUNE_DEFAULTS[args.kind]
+    args.fine_tune_lr, args.fine_tune_epochs = args.fine_tune_lr or rate, args.fine_tune_epochs or epochs
+
+
+def default_stem(args: argparse.Namespace) -> str:
+    """The model's default name: ``<folder>_<backbone>`` for images, ``<data>_<kind>`` for texts and sounds."""
+    data = Path(args.data).resolve()
+    return f"{data.name}_{args.backbone}" if args.kind == "image" else f"{data.stem}_{args.kind}"
+
+
+def check_data(args: argparse.Namespace) -> None:
+    """Read and split ``args.data`` as ``fit`` will (DataError if it cannot), without training anything."""
+    from tltf import data
+
+    options = {"val": args.val, "test": args.test, "seed": args.seed}
+    if args.kind == "text":
+        columns = {"text_column": args.text_column, "label_column": args.label_column, "encoding": args.encoding}
+        data.split_examples(*data.read_texts(args.data, **columns), **options)
+    elif args.kind == "sound":
+        data.split_examples(*data.scan_sounds(args.data), **options)
+    else:
+        data.split_stratified(data.scan_images(args.data, skip_bad=args.skip_bad), **options)
+
+
+def claim_backups(args: argparse.Namespace) -> None:
+    """``tltf.resume.claim`` the run's backup folder for this data (its files' count, size and time) and options,
+    saying whether it resumes; only in a single process (several workers: the launcher did it)."""
+    from tltf import resume
+
+    if "TF_CONFIG" in os.environ:
+        return
+
+    data = Path(args.data).resolve()
+    files = [data] if data.is_file() else sorted(p for p in data.rglob("*") if p.is_file())
+    stamp = [len(files), sum(p.stat().st_size for p in files), max((p.stat().st_mtime_ns for p in files), default=0)]
+    skip = {"command", "out", "workers", "workers_timeout", "strategy"}
+    options = {k: v for k, v in vars(args).items() if k not in skip}
+    note = resume.claim(backup_folder(args), {"data": str(data), "files": stamp, "options": options})
+    if note:
+        print(note)
 
 
 def fit_any(args: argparse.Namespace) -> dict:
     """``fit`` for the kind of ``args.data`` (``--kind`` or ``guess_kind``), with that kind's defaults."""
     from tltf import fitting
 
-    args.kind = args.kind or guess_kind(args.data)
-    rate, epochs = FINE_TUNE_DEFAULTS[args.kind]
-    args.fine_tune_lr, args.fine_tune_epochs = args.fine_tune_lr or rate, args.fine_tune_epochs or epochs
+    prepare(args)
     if args.kind == "image":
         args.folder = args.data
         return fit(args)
@@ -329,9 +391,26 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--text-column", help="the texts' column in a CSV / TSV input (default: the model's own)")
     q.add_argument("--encoding", default="utf-8", help="the encoding of text inputs")
     args = parser.parse_args(argv)
+    import tensorflow as tf
+
     from tltf.assets import AssetError
 
-    if args.command == "fit" and args.workers > 1 and "TF_CONFIG" not in os.environ:
+    several = args.command == "fit" and (args.workers > 1 or "TF_CONFIG" in os.environ)
+    if several and args.fine_tune:
+        print(
+            "error: several workers train the head only; fine-tuning in several is not supported yet. "
+            "Run --fine-tune in one process (without --workers or TF_CONFIG).",
+            file=sys.stderr,
+        )
+        return 2
+    if several and "TF_CONFIG" not in os.environ:
+        try:  # the data checked and the backups claimed once, here, before any worker starts
+            prepare(args)
+            check_data(args)
+            claim_backups(args)
+        except (ValueError, OSError) as err:
+            print(f"error: {plain(err)}", file=sys.stderr)
+            return 2
         return run_workers(args, sys.argv[1:] if argv is None else argv)
     args.strategy = None
     if args.command == "fit" and "TF_CONFIG" in os.environ:  # one of several workers: before any TensorFlow op
@@ -346,8 +425,8 @@ def main(argv: list[str] | None = None) -> int:
             predicting.write(rows, args.csv)
             return 0
         summary = fit_any(args)
-    except (AssetError, ValueError) as err:  # ValueError: bad data (DataError) or an impossible request
-        print(f"error: {err}", file=sys.stderr)
+    except (AssetError, ValueError, OSError, tf.errors.OpError) as err:  # bad data, an impossible request, a file
+        print(f"error: {plain(err)}", file=sys.stderr)
         return 2
     print(json.dumps(summary))
     return 0

@@ -14,7 +14,6 @@ import argparse
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -26,11 +25,6 @@ def _split(args: argparse.Namespace, examples, classes):
     splits = data.split_examples(examples, classes, val=args.val, test=args.test, seed=args.seed, what=str(args.data))
     print(splits.table())
     return splits
-
-
-def stem(args: argparse.Namespace) -> str:
-    """The default model name of a text or sound run: ``<data>_<kind>``."""
-    return f"{Path(args.data).resolve().stem}_{args.kind}"
 
 
 def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: np.ndarray, summary: dict) -> dict:
@@ -51,7 +45,7 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
             zero_division=0,
         )
     )
-    out = cli.model_path(args, stem(args))
+    out = cli.model_path(args)
     summary = {
         "test_acc": round(float((predicted == labels).mean()), 4),
         **summary,
@@ -67,7 +61,7 @@ def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: 
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
-    shutil.rmtree(cli.backup_folder(args, stem(args)), ignore_errors=True)  # done: the stages' backups can go
+    shutil.rmtree(cli.backup_folder(args), ignore_errors=True)  # done: the stages' backups can go
     print(f"Saved {out}: python -m tltf predict {out} INPUT... uses it (its classes are inside the file).")
     return summary
 
@@ -89,7 +83,8 @@ def fit_texts(args: argparse.Namespace) -> dict:
     print("Reading every text with the frozen MiniLM encoder…")
     features = {name: text.embed(getattr(splits, name).texts, preprocessor, pooler) for name in ("train", "val")}
     xy = {name: (features[name], getattr(splits, name).labels) for name in features}
-    backup = cli.backup_folder(args, stem(args))
+    backup = cli.backup_folder(args)
+    cli.claim_backups(args)  # the data are read: a run of them can begin (or resume)
     head = text.frozen_head(
         xy["train"],
         xy["val"],
@@ -147,7 +142,8 @@ def fit_sounds(args: argparse.Namespace) -> dict:
     features = {name: backbone.predict(x[name], batch_size=64, verbose=0) for name in ("train", "val")}
     train.seed_everything(args.seed)
     head = models.make_head(features["train"].shape[1], len(splits.class_names))
-    backup = cli.backup_folder(args, stem(args))
+    backup = cli.backup_folder(args)
+    cli.claim_backups(args)  # the data are read: a run of them can begin (or resume)
     train_xy, val_xy = (features["train"], y["train"]), (features["val"], y["val"])
     train.train_head(
         head,

@@ -32,7 +32,7 @@ def _wrong(item: str, kind: str) -> DataError:
 
 def _texts(inputs: list[str], text_column: str, encoding: str) -> list[str]:
     """Every text that ``inputs`` give: the text column of a table, the lines of a .txt file, or the input itself."""
-    from tltf.data.own import text_table
+    from tltf.data.own import not_text, text_table
 
     texts = []
     for item in inputs:
@@ -40,13 +40,17 @@ def _texts(inputs: list[str], text_column: str, encoding: str) -> list[str]:
         suffix = path.suffix.lower()
         if suffix in IMAGE_EXTENSIONS + SOUND_SUFFIXES and path.is_file():
             raise _wrong(item, "text")
+        if path.is_dir():
+            raise DataError(f"{item} is a folder: give the files in it (or texts). This model reads {READS['text']}.")
+        if suffix in (*TABLE_SUFFIXES, ".txt") and not path.exists():
+            raise DataError(f"{item} does not exist (a file name was expected: check it).")
         if suffix in TABLE_SUFFIXES and path.is_file():
             texts += text_table(path, text_column, None, encoding)[0]
         elif suffix == ".txt" and path.is_file():
             try:
                 lines = path.read_text(encoding=encoding).splitlines()
             except UnicodeDecodeError as err:
-                raise DataError(f"{path} is not {encoding} text (byte {err.start}): name it with --encoding.") from None
+                raise not_text(path, encoding, err) from None
             texts += [line.strip() for line in lines if line.strip()]
         elif item.strip():
             texts.append(item.strip())

@@ -15,20 +15,23 @@ differ, so this module keeps them too:
   epoch and reads back the copy that matches the backup's epoch.
 
 ``callbacks(folder, seed, ...)`` gives the three, in the order they must run. The backup folder is deleted when
-``fit`` ends normally. Runs are bit-identical on CPU, where TensorFlow's kernels are deterministic.
+``fit`` ends normally. Resumed runs are bit-identical on CPU, where TensorFlow's kernels are deterministic
+(tested); on a GPU they are not promised. A ``tf.data`` pipeline must not ``repeat()``: its order is read as
+each epoch's iterator starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-STATE, METADATA = "early_stopping.json", "training_metadata.json"
+STATE, METADATA = "early_stopping_{}.json", "training_metadata.json"
 
 
 def _epoch_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -70,20 +73,16 @@ class EpochOrder:
         return tf.data.Dataset.range(self.n).map(lambda i: self.variable[i])
 
 
-def seed_generators(model: keras.Model) -> list[keras.random.SeedGenerator]:
-    """The random generators of ``model``'s layers (Dropout, augmentation, ...), nested models included."""
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found += seed_generators(layer)
-        else:
-            found += [v for v in vars(layer).values() if isinstance(v, keras.random.SeedGenerator)]
-    return found
+def reseed(model: keras.Model, seed: int, epoch: int) -> None:
+    """Set the state of every random generator in ``model`` (the ``seed_generator_state`` variables of Dropout,
+    augmentation and other random layers, however deeply nested) from (seed, epoch, its position)."""
+    states = [v for v in model.variables if v.name == "seed_generator_state"]
+    for i, state in enumerate(states):
+        state.assign(np.array([seed * 1_000_003 + epoch, i], state.dtype))
 
 
 class EpochSeeds(keras.callbacks.Callback):
-    """When an epoch begins: every ``orders`` object's ``set_epoch(epoch)``, and every random layer's generator
-    set from (seed, epoch, its position)."""
+    """When an epoch begins: every ``orders`` object's ``set_epoch(epoch)``, and ``reseed`` of the model."""
 
     def __init__(self, seed: int, orders=()):
         super().__init__()
@@ -92,14 +91,13 @@ class EpochSeeds(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         for order in self.orders:
             order.set_epoch(epoch)
-        for i, generator in enumerate(seed_generators(self.model)):
-            generator.state.assign(np.array([self.seed * 1_000_003 + epoch, i], generator.state.dtype))
+        reseed(self.model, self.seed, epoch)
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """``EarlyStopping`` whose state survives a crash: after every epoch it is written to ``folder`` (the
-    ``BackupAndRestore`` folder), keeping the previous copy too; when training starts again, the copy whose epoch
-    count matches the backup's is read back. Takes EarlyStopping's arguments."""
+    ``BackupAndRestore`` folder) under its epoch count, keeping the one before too; when training starts again,
+    the state of the backup's epoch count is read back. Takes EarlyStopping's arguments."""
 
     def __init__(self, folder: str | Path, **kwargs):
         super().__init__(**kwargs)
@@ -110,16 +108,14 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         metadata = self.folder / METADATA
         if not metadata.exists():
             return
-        epochs = json.loads(metadata.read_text())["epoch"]
-        for name in (STATE, STATE + ".previous"):
-            path = self.folder / name
-            if path.exists() and (state := json.loads(path.read_text()))["epochs"] == epochs:
-                self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
-                weights = self.folder / state["best_weights"] if state["best_weights"] else None
-                if weights is not None:
-                    with np.load(weights) as stored:
-                        self.best_weights = [stored[f"w{i}"] for i in range(len(stored.files))]
-                return
+        path = self.folder / STATE.format(json.loads(metadata.read_text())["epoch"])
+        if not path.exists():
+            return  # a backup from before the first epoch's end: nothing to remember yet
+        state = json.loads(path.read_text())
+        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        if state["best_weights"]:
+            with np.load(self.folder / state["best_weights"]) as stored:
+                self.best_weights = [stored[f"w{i}"] for i in range(len(stored.files))]
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
@@ -130,11 +126,12 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                 self.folder / best_weights,
                 lambda f: np.savez(f, **{f"w{i}": w for i, w in enumerate(self.best_weights)}),
             )
-        state = {"epochs": epoch + 1, "wait": self.wait, "best": _plain(self.best), "best_epoch": self.best_epoch}
-        path = self.folder / STATE
-        if path.exists():
-            os.replace(path, self.folder / (STATE + ".previous"))
-        _atomic(path, lambda f: f.write(json.dumps({**state, "best_weights": best_weights}).encode()))
+        state = {"wait": self.wait, "best": _plain(self.best), "best_epoch": self.best_epoch}
+        _atomic(
+            self.folder / STATE.format(epoch + 1),
+            lambda f: f.write(json.dumps({**state, "best_weights": best_weights}).encode()),
+        )
+        (self.folder / STATE.format(epoch - 2)).unlink(missing_ok=True)  # keep the states of the last backups
 
 
 def _plain(value):
@@ -160,3 +157,20 @@ def callbacks(
         ResumableEarlyStopping(folder, monitor=monitor, patience=patience, restore_best_weights=True),
         keras.callbacks.BackupAndRestore(str(folder)),
     ]
+
+
+def claim(folder: str | Path, fingerprint: dict) -> str:
+    """Make ``folder`` the backup folder of the run described by ``fingerprint`` (a JSON-able dict: its data and
+    options). Backups left there by the same run are kept (it resumes from them); backups of another run (other
+    data or options) are removed, so that a changed command never continues an old run. Returns what happened,
+    in words ("" for a fresh start)."""
+    folder, mark = Path(folder), Path(folder) / "run.json"
+    note = ""
+    if folder.exists():
+        if mark.exists() and json.loads(mark.read_text()) == json.loads(json.dumps(fingerprint)):
+            return f"Resuming from the backups in {folder}: this command was interrupted before."
+        shutil.rmtree(folder)
+        note = f"{folder} held the backups of another run (other data or options): starting over."
+    folder.mkdir(parents=True)
+    mark.write_text(json.dumps(fingerprint))
+    return note

@@ -278,6 +278,7 @@ def fine_tune(
         monitor="val_accuracy",
         backup=backup,
         seed=seed,
+        orders=[train_batches],
     )
     return history
 

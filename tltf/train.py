@@ -341,6 +341,8 @@ def fine_tune(
         if arrays:
             train_data, arrays = resume.EpochBatches(*train_data, batch_size=batch_size, seed=seed), False
             orders = [train_data]
+        elif not orders:
+            raise ValueError("A resumable run on a dataset needs its order from orders= (tltf.resume.EpochOrder).")
         chosen = resume.callbacks(backup, seed, orders=orders, patience=patience, monitor=monitor)
     history = model.fit(
         *(train_data if arrays else (train_data,)),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tltf import resume
 
 BACKUP = "workers_backup.npz"
 
@@ -73,40 +76,48 @@ def launch(
 
     Returns the chief's exit status (or 1 when another worker failed or time ran out), its stdout and stderr
     when ``capture`` (else the chief writes to this process's own, as it runs), with the reason of a failure
-    added to stderr. The other workers' output goes to files in a temporary folder, named in that reason.
-    When a worker fails or ``timeout`` seconds pass, the rest are stopped: none is left waiting for a dead one.
+    added to stderr. The other workers' output goes to files in a temporary folder, named in that reason (and
+    removed after a success). When a worker fails, the others get 10 s to stop, then are stopped, as they are
+    when ``timeout`` seconds pass or this process is interrupted: none is left waiting for a dead one.
     """
     addresses = free_addresses(workers)
     logs = Path(tempfile.mkdtemp(prefix="tltf-workers-"))
     processes, files = [], []
     for i in range(workers):
         env = dict(os.environ, TF_CONFIG=tf_config(addresses, i))
-        if i == 0 and not capture:
-            out = err = None
+        if i == 0 and not capture:  # this process's own streams (its stderr may be a copy of descriptor 2)
+            out, err = (stream if hasattr(stream, "fileno") else None for stream in (sys.stdout, sys.stderr))
         else:
             out, err = (open(logs / f"worker{i}.{kind}", "w") for kind in ("out", "err"))  # noqa: SIM115
             files += [out, err]
         args = [sys.executable, *arguments]
         processes.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True))
-    deadline, failed = time.monotonic() + timeout, []
-    while any(p.poll() is None for p in processes) and not failed and time.monotonic() < deadline:
-        time.sleep(0.2)
-        failed = [i for i, p in enumerate(processes) if p.poll() not in (None, 0)]
-    for p in processes:
-        if p.poll() is None:
-            p.kill()  # a worker waits for the others for ever: stop it
-    codes = [p.wait() for p in processes]
-    for f in files:
-        f.close()
+    deadline, grace, stopped = time.monotonic() + timeout, None, set()
+    try:
+        while any(p.poll() is None for p in processes) and time.monotonic() < (grace or deadline):
+            time.sleep(0.2)
+            if grace is None and any(p.poll() not in (None, 0) for p in processes):
+                grace = time.monotonic() + 10  # one failed: give the others a moment to stop on their own
+    finally:  # also on Ctrl-C: a worker would wait for the others for ever
+        for i, p in enumerate(processes):
+            if p.poll() is None:
+                p.kill()
+                stopped.add(i)
+        codes = [p.wait() for p in processes]
+        for f in files:
+            f.close()
     read = (lambda kind: (logs / f"worker0.{kind}").read_text()) if capture else (lambda kind: "")
+    out, err = read("out"), read("err")
+    failed = [i for i, code in enumerate(codes) if code != 0 and i not in stopped]
     if failed:
         why = f"worker {failed[0]} failed, so the others were stopped (exit statuses {codes}; their output: {logs})"
-    elif any(codes):
-        why = f"the workers did not finish within {timeout:.0f} s, so they were stopped"
+    elif stopped:
+        why = f"the workers did not finish within {timeout:.0f} s, so they were stopped (their output: {logs})"
     else:
         why = ""
-    code = codes[0] if codes[0] > 0 else (1 if why else 0)
-    return subprocess.CompletedProcess(args, code, read("out"), read("err") + why)
+        shutil.rmtree(logs, ignore_errors=True)
+    code = codes[0] if codes[0] > 0 and 0 not in stopped else (1 if why else 0)
+    return subprocess.CompletedProcess(args, code, out, err + why)
 
 
 def _batches(x, y, rows: np.ndarray, batch_size: int, strategy: tf.distribute.Strategy):
@@ -130,11 +141,13 @@ def train(
     backup: str | Path | None = None,
 ) -> dict:
     """Train ``model`` (probabilities out; built with ``optimizer`` under ``strategy.scope()``) on integer labels
-    with sparse cross-entropy, ``epochs`` passes of global batches of ``batch_size``, in an order drawn from
-    (``seed``, epoch); keep the weights of the epoch with the lowest validation loss. With ``backup`` (a folder
-    every worker can read), the chief writes the weights, the optimizer's state and the history after every
-    epoch, and a run started again resumes from them. Returns ``{"loss", "val_loss", "best_epoch",
-    "epoch_seconds"}``. The same result as one process with the same global batch (to float rounding).
+    with sparse cross-entropy (plus the model's weight penalties), ``epochs`` passes of global batches of
+    ``batch_size``, in an order drawn from (``seed``, epoch); keep the weights of the epoch with the lowest
+    validation loss. With ``backup`` (a folder every worker can read), the chief writes the weights, the
+    optimizer's state and the history after every epoch, and a run started again resumes from them. Returns
+    ``{"loss", "val_loss", "best_epoch", "epoch_seconds"}``. Without random layers, the same result as one
+    process with the same global batch (to float rounding); a dropout layer draws its own mask in each worker,
+    so with dropout the results agree in distribution only.
     """
     strategy = strategy or tf.distribute.get_strategy()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
@@ -146,8 +159,12 @@ def train(
     @tf.function
     def step(batch):
         def replica(xb, yb):
+            # the mean over the whole global batch (a last batch may be short) plus the weights' penalties, once
+            count = tf.distribute.get_replica_context().all_reduce("SUM", tf.cast(tf.shape(yb)[0], "float32"))
             with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(loss_fn(yb, model(xb, training=True))) / batch_size
+                loss = tf.reduce_sum(loss_fn(yb, model(xb, training=True))) / count
+                if model.losses:
+                    loss += tf.add_n(model.losses) / strategy.num_replicas_in_sync
             gradients = tape.gradient(loss, model.trainable_variables)
             optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
             return loss
@@ -161,6 +178,7 @@ def train(
         best, best_weights, history = _restore(path, model, optimizer)
     for epoch in range(len(history["loss"]), epochs):
         start = time.perf_counter()
+        resume.reseed(model, seed, epoch)  # dropout draws from (seed, epoch): a resumed run repeats them
         rows = np.random.default_rng([seed, epoch]).permutation(len(y))
         losses = [float(step(batch)) for batch in _batches(x, y, rows, batch_size, strategy)]
         val_loss = float(np.mean(loss_fn(val_xy[1], model(val_xy[0], training=False))))  # not predict: see above

@@ -21,7 +21,8 @@ SEPARATORS = {".tsv": "\t", ".tab": "\t"}
 ENCODING_HINT = "name its encoding with --encoding (for example --encoding latin-1 or --encoding cp1252)"
 
 
-def _not_text(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
+def not_text(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
+    """The error for a file that is not text in ``encoding``, saying how to name its encoding."""
     return DataError(f"{path} is not {encoding} text (byte {err.start} cannot be read): {ENCODING_HINT}.")
 
 
@@ -37,7 +38,7 @@ def text_table(
             path, sep=SEPARATORS.get(path.suffix.lower(), ","), dtype=str, keep_default_na=False, encoding=encoding
         )
     except UnicodeDecodeError as err:
-        raise _not_text(path, encoding, err) from None
+        raise not_text(path, encoding, err) from None
     except LookupError:
         raise DataError(f"{encoding!r} is not an encoding Python knows: try utf-8, latin-1 or cp1252.") from None
     except pd.errors.ParserError as err:
@@ -46,10 +47,10 @@ def text_table(
     missing = [c for c in wanted if c not in table.columns]
     if missing:
         found = ", ".join(repr(c) for c in table.columns)
-        raise DataError(
-            f"{path} has no column {', '.join(repr(c) for c in missing)}; its columns are {found}. "
-            "Name yours with --text-column" + ("" if label_column is None else " and --label-column") + "."
-        )
+        hint = "Name yours with --text-column" + ("" if label_column is None else " and --label-column") + "."
+        if len(table.columns) == 1 and any(mark in table.columns[0] for mark in "\t;"):
+            hint = "Its columns seem separated by tabs or semicolons: name a tab-separated file .tsv, or use commas."
+        raise DataError(f"{path} has no column {', '.join(repr(c) for c in missing)}; its columns are {found}. {hint}")
     if table.empty:
         raise DataError(f"{path} has a header but no rows: add one row per example.")
     for column, what in zip(wanted, ("text", "label"), strict=False):
@@ -66,7 +67,7 @@ def text_table(
 def _text_folder(folder: Path, encoding: str) -> tuple[list[str], list[str]]:
     """(texts, labels) of ``folder/<class>/*.txt``; DataError for an unreadable or blank file."""
     texts, labels = [], []
-    for path in sorted(folder.glob("*/*.txt")):
+    for path in sorted(p for p in folder.glob("*/*") if p.suffix.lower() == ".txt" and p.is_file()):
         try:
             content = path.read_text(encoding=encoding).strip()
         except UnicodeDecodeError as err:
