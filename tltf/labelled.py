@@ -6,7 +6,7 @@ holds the classes, the kind (``"image"``, ``"text"`` or ``"sound"``) and what th
 sample rate). ``describe`` reads them from the file's ``config.json`` without building the model, so that a
 file that is not such a model gets a plain error before anything heavy is loaded. Keras imports only its own
 packages' classes when it loads a model: load one with ``tltf.labelled.load`` (or ``import tltf.labelled``, and
-``tltf.tokenizer`` for a text model, before ``keras.models.load_model``).
+``tltf.tokenizer.inline_tokenizer()`` for a text model, before ``keras.models.load_model``).
 """
 
 from __future__ import annotations
@@ -71,5 +71,7 @@ def describe(path: str | Path) -> dict:
 def load(path: str | Path) -> keras.Model:
     """The model of a ``.keras`` file made by ``label``, with the classes its kind needs registered first."""
     if describe(path)["kind"] == "text":
-        from tltf import tokenizer  # noqa: F401  (the layer that reads the strings)
+        from tltf import tokenizer
+
+        tokenizer.inline_tokenizer()  # registers the layer that reads the strings
     return keras.models.load_model(path)
