@@ -190,7 +190,16 @@ def test_fit_in_two_workers_writes_one_model_that_predicts(reviews, tmp_path):
     shown = run("predict", str(out), "I loved every bite!")
     assert shown.returncode == 0 and shown.stdout.split("\t")[1] == "positive"
     refused = run("fit", str(path), *args, "--workers", "2", "--fine-tune")
-    assert refused.returncode == 2 and "fine-tuning in several is not supported yet" in refused.stderr
+    assert refused.returncode == 2 and "fine-tuning a text model in several workers" in refused.stderr
+
+
+def test_fit_sounds_fine_tuned_in_two_workers(digits, tmp_path):
+    root, _, _ = digits
+    out = tmp_path / "tuned.keras"
+    options = ("--epochs", "10", "--fine-tune", "--fine-tune-epochs", "2", "--out", str(out))
+    summary = last_json(run("fit", str(root), *options, "--workers", "2", "--workers-timeout", "400"))
+    assert summary["fine_tune_epochs"] == 2 and summary["kind"] == "sound" and out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tuned.json", "tuned.keras"]
 
 
 def test_what_fit_cannot_guess_or_read(tmp_path, capsys, monkeypatch):

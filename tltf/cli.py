@@ -86,11 +86,16 @@ def fit(args: argparse.Namespace) -> dict:
         print(f"Fine-tuning the top {top} of {backbone.name} at a peak rate of {args.fine_tune_lr:g}…")
         order = resume.EpochOrder(len(splits.train), seed=args.seed)
         decoded = data.decode_images(splits.train, backbone.image_size)  # once: every epoch reads it in its order
+        if args.strategy is None:
+            train_data, val_data = data.make_dataset(decoded, backbone.image_size, order=order), datasets["val"]
+        else:  # several workers train on arrays
+            val_decoded = data.decode_images(splits.val, backbone.image_size)
+            train_data, val_data = (decoded.images, decoded.labels), (val_decoded.images, val_decoded.labels)
         tuned, report = train.fine_tune(
             model,
             base,
-            data.make_dataset(decoded, backbone.image_size, order=order),
-            datasets["val"],
+            train_data,
+            val_data,
             blocks=args.unfreeze_blocks if args.unfreeze_fraction is None else None,
             fraction=args.unfreeze_fraction,
             peak_lr=args.fine_tune_lr,
@@ -99,9 +104,13 @@ def fit(args: argparse.Namespace) -> dict:
             backup=backup / "fine-tune",
             seed=args.seed,
             orders=[order],
+            strategy=args.strategy,
         )
         print(report)
         summary["fine_tune_epochs"] = len(tuned.history["loss"])
+        summary["fine_tune_seconds_per_epoch"] = round(
+            sum(tuned.history["epoch_seconds"]) / summary["fine_tune_epochs"], 2
+        )
     predicted = model.predict(datasets["test"], verbose=0).argmax(axis=1)
     test_acc = float((predicted == splits.test.labels).mean())
     print(
@@ -212,8 +221,16 @@ def guess_kind(data: str | Path) -> str:
 
 
 def prepare(args: argparse.Namespace) -> None:
-    """Fill in the kind (``guess_kind``) and that kind's fine-tuning defaults."""
+    """Fill in the kind (``guess_kind``) and that kind's fine-tuning defaults. DataError for what several workers
+    cannot do: fine-tune a text model (its batches are padded to their own length)."""
+    from tltf.data.examples import DataError
+
     args.kind = args.kind or guess_kind(args.data)
+    if args.kind == "text" and args.fine_tune and (args.workers > 1 or "TF_CONFIG" in os.environ):
+        raise DataError(
+            "fine-tuning a text model in several workers is not supported yet. Run --fine-tune in one process "
+            "(without --workers or TF_CONFIG)."
+        )
     rate, epochs = FINE_TUNE_DEFAULTS[args.kind]
     args.fine_tune_lr, args.fine_tune_epochs = args.fine_tune_lr or rate, args.fine_tune_epochs or epochs
 
@@ -396,13 +413,6 @@ def main(argv: list[str] | None = None) -> int:
     from tltf.assets import AssetError
 
     several = args.command == "fit" and (args.workers > 1 or "TF_CONFIG" in os.environ)
-    if several and args.fine_tune:
-        print(
-            "error: several workers train the head only; fine-tuning in several is not supported yet. "
-            "Run --fine-tune in one process (without --workers or TF_CONFIG).",
-            file=sys.stderr,
-        )
-        return 2
     if several and "TF_CONFIG" not in os.environ:
         try:  # the data checked and the backups claimed once, here, before any worker starts
             prepare(args)

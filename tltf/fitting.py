@@ -111,6 +111,7 @@ def fit_texts(args: argparse.Namespace) -> dict:
             backup=backup / "fine-tune",
         )
         summary["fine_tune_epochs"] = len(history.history["loss"])
+        summary["fine_tune_seconds_per_epoch"] = round(float(np.mean(history.history["epoch_seconds"])), 2)
     train.seed_everything(args.seed)
     strings = keras.Input((), dtype="string", name="text")
     whole = keras.Model(strings, model(tokenizer.string_preprocessor(preprocessor)(strings)))
@@ -177,8 +178,10 @@ def fit_sounds(args: argparse.Namespace) -> dict:
             monitor="val_accuracy",
             backup=backup / "fine-tune",
             seed=args.seed,
+            strategy=args.strategy,
         )
         summary["fine_tune_epochs"] = len(history.history["loss"])
+        summary["fine_tune_seconds_per_epoch"] = round(float(np.mean(history.history["epoch_seconds"])), 2)
     details = {"sample_rate": audio.SAMPLE_RATE, "input": "the first log-mel patch (96, 64) of a recording"}
     labelled_model = labelled.label(model, splits.class_names, "sound", **details)
     return finish(args, labelled_model, splits, model.predict(x["test"], verbose=0), summary)

@@ -151,7 +151,9 @@ def train_head(
     stop: the best epoch is kept), and ``head`` gets its weights.
     """
     if strategy is not None:
-        return _train_head_in_workers(head, train, val, epochs, learning_rate, batch_size, backup, seed, strategy)
+        history = _in_workers(head, train, val, epochs, batch_size, backup, seed, strategy, learning_rate)
+        compile_classifier(head, learning_rate)
+        return history
     compile_classifier(head, learning_rate)
     timer = EpochTimer()
     if backup is None:
@@ -173,19 +175,21 @@ def train_head(
     return history
 
 
-def _train_head_in_workers(head, train, val, epochs, learning_rate, batch_size, backup, seed, strategy):
-    """``train_head`` with ``tltf.workers.train`` in a multi-worker strategy (see there)."""
+def _in_workers(model, train, val, epochs, batch_size, backup, seed, strategy, rate, weight_decay=None):
+    """Train a copy of ``model`` built in ``strategy``'s scope with ``tltf.workers.train`` (Adam, or AdamW with
+    ``weight_decay``, at ``rate``: a number or a schedule); ``model`` gets its weights. Returns a History."""
     from tltf import workers
 
     with strategy.scope():
-        copy = keras.models.clone_model(head)
-        copy.set_weights(head.get_weights())
-        optimizer = keras.optimizers.Adam(learning_rate)
+        copy = keras.models.clone_model(model)  # the trainable flags come along in the layers' configs
+        copy.set_weights(model.get_weights())
+        optimizer = (
+            keras.optimizers.AdamW(rate, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(rate)
+        )
     found = workers.train(
         copy, optimizer, train, val, epochs=epochs, batch_size=batch_size, seed=seed, strategy=strategy, backup=backup
     )
-    head.set_weights(copy.get_weights())
-    compile_classifier(head, learning_rate)
+    model.set_weights(copy.get_weights())
     history = keras.callbacks.History()
     history.history = found
     return history
@@ -305,6 +309,7 @@ def fine_tune(
     backup: str | Path | None = None,
     seed: int = 0,
     orders=(),
+    strategy: tf.distribute.Strategy | None = None,
 ) -> tuple[keras.callbacks.History, UnfreezeReport]:
     """Stage 2 of transfer learning, as notebook 02 does it step by step: the course's fine-tuning
     routine on datasets (images in notebook 02, sentences in 05, sounds in 06; runs on cached arrays
@@ -320,7 +325,9 @@ def fine_tune(
     unfreeze report. ``progress`` shows a bar over the epochs. Changes ``model``'s weights in place. With
     ``backup`` (a folder) the run is resumable (``tltf.resume``): arrays are then batched in an order drawn from
     (``seed``, epoch); a dataset must take its order from ``orders`` (``tltf.resume.EpochOrder``,
-    ``tltf.text.PaddedBatches``), whose ``set_epoch`` is called as each epoch begins.
+    ``tltf.text.PaddedBatches``), whose ``set_epoch`` is called as each epoch begins. With a multi-worker
+    ``strategy`` (``tltf.workers``; (x, y) arrays only, no ``factors``), a copy of ``model`` built in its scope
+    trains in every worker for every epoch and the epoch with the lowest validation loss is kept.
     """
     report = unfreeze(base, blocks=blocks, fraction=fraction, train_batchnorm=train_batchnorm)
     arrays = isinstance(train_data, tuple)
@@ -328,6 +335,13 @@ def fine_tune(
     schedule = warmup_cosine(
         peak_lr, total_steps=steps * epochs, warmup_steps=steps if warmup_steps is None else warmup_steps
     )
+    if strategy is not None:
+        if not (arrays and isinstance(val_data, tuple)) or factors:
+            raise ValueError("Fine-tuning in several workers takes (x, y) arrays, and one learning rate.")
+        history = _in_workers(
+            model, train_data, val_data, epochs, batch_size, backup, seed, strategy, schedule, weight_decay
+        )
+        return history, report
     if factors:
         optimizer = DiscriminativeAdam(schedule, multipliers=layer_groups(base, factors))
     elif weight_decay:
