@@ -71,9 +71,7 @@ def _text_folder(folder: Path, encoding: str) -> tuple[list[str], list[str]]:
         try:
             content = path.read_text(encoding=encoding).strip()
         except UnicodeDecodeError as err:
-            raise DataError(
-                f"{path} is not {encoding} text (byte {err.start} cannot be read): {ENCODING_HINT}."
-            ) from None
+            raise not_text(path, encoding, err) from None
         if not content:
             raise DataError(f"{path} is blank: write its text or remove the file.")
         texts.append(content)
