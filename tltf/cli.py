@@ -34,9 +34,7 @@ def unfrozen(args: argparse.Namespace) -> str:
 
 def fit(args: argparse.Namespace) -> dict:
     """Train, evaluate and save as ``args`` says; returns the JSON summary."""
-    from sklearn.metrics import classification_report
-
-    from tltf import data, labelled, models, resume, train, workers
+    from tltf import data, fitting, labelled, models, resume, train, workers
 
     train.seed_everything(args.seed)
     folder = data.scan_images(args.folder, skip_bad=args.skip_bad, progress=True)
@@ -113,16 +111,7 @@ def fit(args: argparse.Namespace) -> dict:
         )
     predicted = model.predict(datasets["test"], verbose=0).argmax(axis=1)
     test_acc = float((predicted == splits.test.labels).mean())
-    print(
-        classification_report(
-            splits.test.labels,
-            predicted,
-            labels=range(len(splits.class_names)),
-            target_names=splits.class_names,
-            digits=3,
-            zero_division=0,
-        )
-    )
+    fitting.report(splits.test.labels, predicted, splits.class_names)
     out = model_path(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     if workers.is_chief():
@@ -187,8 +176,9 @@ def backup_folder(args: argparse.Namespace) -> Path:
     return out.with_name(out.name + ".backup")
 
 
-#: Per kind: the fine-tuning peak rate and epochs of the course's recipe (notebooks 02, 05 and 06).
-FINE_TUNE_DEFAULTS = {"image": (1e-4, 15), "text": (5e-5, 3), "sound": (3e-4, 10)}
+#: Per kind: the fine-tuning peak rate and epochs of the course's recipe (notebooks 02 and 06; texts: notebook 05's,
+#: ``tltf.text.FINE_TUNE_LR`` and ``FINE_TUNE_EPOCHS``).
+FINE_TUNE_DEFAULTS = {"image": (1e-4, 15), "sound": (3e-4, 10)}
 
 
 def guess_kind(data: str | Path) -> str:
@@ -231,7 +221,12 @@ def prepare(args: argparse.Namespace) -> None:
             "fine-tuning a text model in several workers is not supported yet. Run --fine-tune in one process "
             "(without --workers or TF_CONFIG)."
         )
-    rate, epochs = FINE_TUNE_DEFAULTS[args.kind]
+    if args.kind == "text":
+        from tltf import text
+
+        rate, epochs = text.FINE_TUNE_LR, text.FINE_TUNE_EPOCHS
+    else:
+        rate, epochs = FINE_TUNE_DEFAULTS[args.kind]
     args.fine_tune_lr, args.fine_tune_epochs = args.fine_tune_lr or rate, args.fine_tune_epochs or epochs
 
 

@@ -27,24 +27,21 @@ def _split(args: argparse.Namespace, examples, classes):
     return splits
 
 
+def report(labels: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> None:
+    """Print the per-class precision, recall and F1 of the test split (scikit-learn's report)."""
+    from sklearn.metrics import classification_report
+
+    names = range(len(class_names))
+    print(classification_report(labels, predicted, labels=names, target_names=class_names, digits=3, zero_division=0))
+
+
 def finish(args: argparse.Namespace, model: keras.Model, splits, probabilities: np.ndarray, summary: dict) -> dict:
     """Print the test split's per-class report, save ``model`` (already labelled) and its summary beside it as
     ``<model>.json``; returns the summary with the test accuracy, split sizes, classes and model path first."""
-    from sklearn.metrics import classification_report
-
     from tltf import cli, workers
 
     predicted, labels = probabilities.argmax(axis=1), splits.test.labels
-    print(
-        classification_report(
-            labels,
-            predicted,
-            labels=range(len(splits.class_names)),
-            target_names=splits.class_names,
-            digits=3,
-            zero_division=0,
-        )
-    )
+    report(labels, predicted, splits.class_names)
     out = cli.model_path(args)
     summary = {
         "test_acc": round(float((predicted == labels).mean()), 4),
