@@ -242,3 +242,63 @@ def test_backups_of_another_run_are_not_resumed(tmp_path):
     (folder / "head").mkdir()
     assert "Resuming" in resume.claim(folder, {"data": "a", "epochs": 5}) and (folder / "head").exists()
     assert "starting over" in resume.claim(folder, {"data": "a", "epochs": 6}) and not (folder / "head").exists()
+
+
+def own(tmp_path, data_path, **options):
+    """The arguments ``fit`` reads data with (``tltf.fitting.read``), its defaults changed by ``options``."""
+    import argparse
+
+    defaults = dict(text_column="text", label_column="label", encoding="utf-8", split_column=None, skip_bad=False)
+    defaults |= dict(val=0.2, test=0.2, seed=42, data=str(data_path))
+    args = argparse.Namespace(**(defaults | options))
+    args.kind = options.get("kind") or cli.guess_kind(args.data)
+    return args
+
+
+def test_a_split_column_is_kept_and_val_drawn_from_train_when_absent(tmp_path, capsys, monkeypatch):
+    from tltf import fitting
+
+    rows = [(f"good {i}", "pos", "train") for i in range(10)] + [(f"bad {i}", "neg", "TRAIN") for i in range(10)]
+    rows += [("good val", "pos", "validation"), ("bad val", "neg", "val"), ("good t", "pos", "test")]
+    table = "text,label,part\n" + "".join(",".join(row) + "\n" for row in rows)
+    path = _csv(tmp_path, table)
+    splits = fitting.read(own(tmp_path, path, split_column="part"))
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (20, 2, 1)
+    assert list(splits.test.texts) == ["good t"] and sorted(splits.val.texts) == ["bad val", "good val"]
+    no_val = _csv(tmp_path, table.replace("validation", "train").replace(",val\n", ",train\n"), name="b.csv")
+    drawn = fitting.read(own(tmp_path, no_val, split_column="part", val=0.25))
+    assert (len(drawn.train), len(drawn.val), len(drawn.test)) == (16, 6, 1)  # a quarter of train, per class
+    assert np.bincount(drawn.val.labels).tolist() == [3, 3] and "good t" not in set(drawn.train.texts)
+    odd = _csv(tmp_path, table.replace("good t,pos,test", "good t,pos,dev"), name="c.csv")
+    assert "names its splits 'dev': use train, val" in refused(
+        capsys, monkeypatch, "fit", odd, "--split-column", "part"
+    )
+    assert (
+        "no column 'part '; its columns are 'text', 'label', 'part'. Name yours with --text-column, --label-col"
+        in refused(capsys, monkeypatch, "fit", path, "--split-column", "part ")
+    )
+
+
+def _wavs(folder, count, pitch):
+    folder.mkdir(parents=True)
+    for i in range(count):
+        tone = np.sin(np.arange(8000) * pitch * (1 + i / 50)) * 9000
+        wavfile.write(folder / f"{i}.wav", 8000, tone.astype("int16"))
+
+
+def test_train_val_test_folders_are_kept_as_given(tmp_path, capsys, monkeypatch):
+    from tltf import fitting
+
+    root = tmp_path / "sounds"
+    for part, count in (("train", 4), ("Validation", 1), ("test", 2)):
+        for name, pitch in (("high", 0.3), ("low", 0.05)):
+            _wavs(root / part / name, count, pitch)
+    assert data.split_folders(root).keys() == {"train", "val", "test"} and cli.guess_kind(root) == "sound"
+    splits = fitting.read(own(tmp_path, root))
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (8, 2, 4)
+    assert all("/test/" in p for p in splits.test.paths) and splits.class_names == ["high", "low"]
+    assert splits.test.labels.tolist() == [0, 0, 1, 1]  # one class list for every part
+    shutil.rmtree(root / "train" / "low")
+    assert "Class 'low' has no training example" in refused(capsys, monkeypatch, "fit", str(root))
+    shutil.rmtree(root / "test")
+    assert not data.split_folders(root)  # no test folder: an ordinary folder, whose classes are train and Validation

@@ -37,8 +37,7 @@ def fit(args: argparse.Namespace) -> dict:
     from tltf import data, fitting, labelled, models, resume, train, workers
 
     train.seed_everything(args.seed)
-    folder = data.scan_images(args.folder, skip_bad=args.skip_bad, progress=True)
-    splits = data.split_stratified(folder, val=args.val, test=args.test, seed=args.seed)
+    splits = fitting.read(args, unit="image")
     print(splits.table())
     backbone = models.get_backbone(args.backbone)
     extractor = models.feature_extractor(backbone)
@@ -126,7 +125,7 @@ def fit(args: argparse.Namespace) -> dict:
         "n_val": len(splits.val),
         "n_test": len(splits.test),
         "epochs": len(history.history["loss"]),
-        "skipped_files": len(folder.skipped),
+        "skipped_files": args.skipped,
         "model": str(out),
     }
     if not workers.is_chief():
@@ -187,8 +186,10 @@ def guess_kind(data: str | Path) -> str:
     is missing). Raises DataError for any other file, or a folder that holds several kinds."""
     from tltf.data.examples import DataError
     from tltf.data.images import IMAGE_EXTENSIONS
+    from tltf.data.own import split_folders
 
     path = Path(data)
+    path = split_folders(path).get("train", path)  # a split made by hand: its parts hold the class folders
     if not path.is_dir():
         if path.exists() and path.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt"):
             raise DataError(
@@ -238,16 +239,9 @@ def default_stem(args: argparse.Namespace) -> str:
 
 def check_data(args: argparse.Namespace) -> None:
     """Read and split ``args.data`` as ``fit`` will (DataError if it cannot), without training anything."""
-    from tltf import data
+    from tltf import fitting
 
-    options = {"val": args.val, "test": args.test, "seed": args.seed}
-    if args.kind == "text":
-        columns = {"text_column": args.text_column, "label_column": args.label_column, "encoding": args.encoding}
-        data.split_examples(*data.read_texts(args.data, **columns), **options)
-    elif args.kind == "sound":
-        data.split_examples(*data.scan_sounds(args.data), **options)
-    else:
-        data.split_stratified(data.scan_images(args.data, skip_bad=args.skip_bad), **options)
+    fitting.read(args)
 
 
 def claim_backups(args: argparse.Namespace) -> None:
@@ -274,7 +268,6 @@ def fit_any(args: argparse.Namespace) -> dict:
 
     prepare(args)
     if args.kind == "image":
-        args.folder = args.data
         return fit(args)
     return (fitting.fit_texts if args.kind == "text" else fitting.fit_sounds)(args)
 
@@ -288,8 +281,14 @@ def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predi
     import numpy as np
 
     from tltf import cards, licences, stats
+    from tltf.data.own import split_folders
 
-    classes, folder = summary["classes"], Path(args.folder).resolve()
+    classes, folder = summary["classes"], Path(args.data).resolve()
+    how = (
+        "as given by its train/, val/ and test/ folders"
+        if split_folders(folder)
+        else f"{1 - args.val - args.test:.0%}/{args.val:.0%}/{args.test:.0%} (stratified, seed {args.seed})"
+    )
     labels, n_test = np.asarray(labels), summary["n_test"]
     correct = np.asarray(predicted) == labels
     tuned = f", top {unfrozen(args)} fine-tuned" if args.fine_tune else ", frozen"
@@ -321,8 +320,7 @@ def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predi
         factors="Class is the only factor measured (recall per class below); photo source, light and background "
         "were not.",
         metrics={"test accuracy": {**stats.single(correct), "n": n_test, "note": "Wilson interval"}},
-        training_data=f"The user's folder {folder}: split {1 - args.val - args.test:.0%}/{args.val:.0%}/"
-        f"{args.test:.0%} (stratified, seed {args.seed}) into {summary['n_train']} training, {summary['n_val']} "
+        training_data=f"The user's folder {folder}: split {how} into {summary['n_train']} training, {summary['n_val']} "
         f"validation (choosing the epoch) and {n_test} test images. Licence of these photos: yours to state.",
         evaluation_data=f"The test split of {folder}: {n_test} images never used for training or choosing an epoch. "
         "Licence: yours to state.",
@@ -376,6 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--text-column", default="text", help="texts in a CSV / TSV: the column of the texts")
     p.add_argument("--label-column", default="label", help="texts in a CSV / TSV: the column of the labels")
     p.add_argument("--encoding", default="utf-8", help="texts: the files' encoding (e.g. latin-1, cp1252)")
+    p.add_argument(
+        "--split-column",
+        help="texts in a CSV / TSV: a column saying train, val or test per row, to keep your own split "
+        "(folders: train/, val/ and test/ sub-folders, each with the class folders, are kept as they are)",
+    )
     p.add_argument(
         "--fine-tune",
         action="store_true",

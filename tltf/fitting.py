@@ -19,10 +19,30 @@ import keras
 import numpy as np
 
 
-def _split(args: argparse.Namespace, examples, classes):
+def read(args: argparse.Namespace, unit: str = "example"):
+    """``args.data`` read as ``args.kind`` says and split (``tltf.data.split_own``: as given, or stratified and
+    seeded); returns ``Splits``. Images are scanned (every one decoded) with ``args.skip_bad``; the number left out
+    is ``args.skipped``."""
     from tltf import data
 
-    splits = data.split_examples(examples, classes, val=args.val, test=args.test, seed=args.seed, what=str(args.data))
+    def read_one(path):
+        if args.kind == "text":
+            columns = {"text_column": args.text_column, "label_column": args.label_column}
+            return data.read_texts(path, **columns, encoding=args.encoding, split_column=args.split_column)
+        if args.kind == "sound":
+            return data.scan_sounds(path)
+        folder = data.scan_images(path, skip_bad=args.skip_bad, progress=True)
+        args.skipped += len(folder.skipped)
+        return folder.images, folder.class_names
+
+    args.skipped = 0
+    examples, classes = data.read_parts(args.data, read_one)
+    options = {"val": args.val, "test": args.test, "seed": args.seed, "what": str(args.data), "unit": unit}
+    return data.split_own(examples, classes, **options)
+
+
+def _split(args: argparse.Namespace):
+    splits = read(args)
     print(splits.table())
     return splits
 
@@ -67,10 +87,8 @@ def fit_texts(args: argparse.Namespace) -> dict:
     """A text classifier on ``args.data`` (CSV / TSV or a folder of class sub-folders of .txt files)."""
     from tltf import cli, data, labelled, text, tokenizer, train
 
-    examples, classes = data.read_texts(
-        args.data, text_column=args.text_column, label_column=args.label_column, encoding=args.encoding
-    )
-    splits = _split(args, examples, classes)
+    splits = _split(args)
+    classes = splits.class_names
     for what, count in data.duplicate_texts(splits).items():
         if count:
             print(f"warning: {count} text(s) {what} (compared lower-cased): check your labels.", file=sys.stderr)
@@ -129,9 +147,9 @@ def fit_sounds(args: argparse.Namespace) -> dict:
     """A sound classifier on ``args.data``: a folder with one sub-folder of WAV files per class."""
     import math
 
-    from tltf import audio, cli, data, labelled, models, train
+    from tltf import audio, cli, labelled, models, train
 
-    splits = _split(args, *data.scan_sounds(args.data))
+    splits = _split(args)
     print("Reading every recording (its first 0.975 s as a log-mel patch)…")
     x = {name: sound_patches(getattr(splits, name).paths) for name in ("train", "val", "test")}
     y = {name: getattr(splits, name).labels for name in x}

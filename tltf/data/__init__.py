@@ -19,6 +19,7 @@ from tltf.data.examples import (
     DataError,
     Examples,
     Splits,
+    given_splits,
     per_class,
     per_class_index,
     split_examples,
@@ -39,7 +40,7 @@ from tltf.data.images import (
     scan_images,
     split_stratified,
 )
-from tltf.data.own import duplicate_texts, read_sound, read_texts, scan_sounds
+from tltf.data.own import duplicate_texts, read_parts, read_sound, read_texts, scan_sounds, split_folders, split_own
 from tltf.data.ratings import (
     GenreShift,
     MovieLens,
@@ -81,6 +82,7 @@ __all__ = [
     "decode_images",
     "duplicate_texts",
     "genre_shift",
+    "given_splits",
     "load_boxes",
     "load_flowers",
     "load_image",
@@ -95,6 +97,7 @@ __all__ = [
     "per_class_index",
     "read_labelled_sentences",
     "read_medmnist",
+    "read_parts",
     "read_sound",
     "read_texts",
     "report",
@@ -103,7 +106,9 @@ __all__ = [
     "scan_recordings",
     "scan_sounds",
     "split_examples",
+    "split_folders",
     "split_index",
+    "split_own",
     "split_ratings",
     "split_stratified",
 ]

@@ -153,3 +153,45 @@ def split_examples(
         )
     train_idx, val_idx, test_idx = split_index(examples.labels, val=val, test=test, seed=seed, what=what)
     return Splits(examples.take(train_idx), examples.take(val_idx), examples.take(test_idx), class_names)
+
+
+#: The names a split made by hand may give its parts (any case), and the part each one means.
+PART_NAMES = {"train": "train", "val": "val", "validation": "val", "test": "test"}
+
+
+def given_splits(
+    examples: Examples, class_names: list[str], *, val: float = VAL_FRACTION, seed: int = 42, what: str = "the data"
+) -> Splits:
+    """The split that ``examples.parts`` states (per example: train, val / validation or test, any case). When no
+    example is marked val, a seeded, stratified ``val`` share of the training examples becomes the validation split.
+
+    Raises DataError for another part name, an empty train or test part, or a class with no training example.
+    """
+    parts = np.array([PART_NAMES.get(str(p).strip().lower(), "") for p in examples.parts])
+    if (parts == "").any():
+        odd = sorted({str(p) for p, q in zip(examples.parts, parts, strict=True) if not q})
+        raise DataError(
+            f"{what} names its splits {', '.join(repr(p) for p in odd[:5])}: use train, val (or validation) and test."
+        )
+    for part in ("train", "test"):
+        if not (parts == part).any():
+            raise DataError(
+                f"{what} has no {part} examples: a split made by hand needs train and test (val is optional)."
+            )
+    missing = sorted(set(range(len(class_names))) - set(examples.labels[parts == "train"]))
+    if missing:
+        raise DataError(
+            f"Class {class_names[missing[0]]!r} has no training example in {what}: add some to its train part, "
+            "or remove the class."
+        )
+    if not (parts == "val").any():
+        train_idx = np.flatnonzero(parts == "train")
+        try:
+            _, drawn = train_test_split(
+                train_idx, test_size=val, stratify=examples.labels[train_idx], random_state=seed
+            )
+        except ValueError as err:
+            raise DataError(f"Cannot draw a validation split from the training part of {what}: {err}") from err
+        parts[drawn] = "val"
+    train, val_part, test = (examples.take(parts == part) for part in ("train", "val", "test"))
+    return Splits(train, val_part, test, class_names)

@@ -2,8 +2,10 @@
 
 Texts come as a CSV or TSV file with a text column and a label column, or as a folder with one
 sub-folder of ``.txt`` files per class (each file one example). Sounds come as a folder with one
-sub-folder of WAV files per class. Every problem that stops a run is a ``DataError`` whose message
-names the file (and row) and says what to do; ``duplicate_texts`` finds what deserves a warning only.
+sub-folder of WAV files per class. A split made by hand is kept: a split column in the table, or
+``train/``, ``val/`` (optional) and ``test/`` folders, each with the class sub-folders (``read_parts``).
+Every problem that stops a run is a ``DataError`` whose message names the file (and row) and says what
+to do; ``duplicate_texts`` finds what deserves a warning only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tltf.data.examples import DataError, Examples, Splits
+from tltf.data.examples import PART_NAMES, DataError, Examples, Splits, given_splits, split_examples
 
 #: Column separators by file suffix; any other suffix is read as CSV.
 SEPARATORS = {".tsv": "\t", ".tab": "\t"}
@@ -27,10 +29,10 @@ def not_text(path: Path, encoding: str, err: UnicodeDecodeError) -> DataError:
 
 
 def text_table(
-    path: Path, text_column: str, label_column: str | None, encoding: str = "utf-8"
-) -> tuple[list[str], list[str]]:
-    """(texts, labels) of a CSV / TSV file, as strings (labels empty when ``label_column`` is None); DataError for
-    an empty or unreadable file, a missing column, or a blank text or label."""
+    path: Path, text_column: str, label_column: str | None, encoding: str = "utf-8", split_column: str | None = None
+) -> tuple[list[str], list[str], list[str]]:
+    """(texts, labels, parts) of a CSV / TSV file, as strings (labels empty when ``label_column`` is None, parts
+    when ``split_column`` is); DataError for an empty or unreadable file, a missing column, or a blank cell."""
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty: write a header line naming the columns, then one row per example.")
     try:
@@ -43,25 +45,27 @@ def text_table(
         raise DataError(f"{encoding!r} is not an encoding Python knows: try utf-8, latin-1 or cp1252.") from None
     except pd.errors.ParserError as err:
         raise DataError(f"{path} is not a well-formed CSV/TSV file ({err}). Check its quotes and separators.") from None
-    wanted = [text_column] if label_column is None else [text_column, label_column]
+    wanted = [c for c in (text_column, label_column, split_column) if c is not None]
     missing = [c for c in wanted if c not in table.columns]
     if missing:
         found = ", ".join(repr(c) for c in table.columns)
-        hint = "Name yours with --text-column" + ("" if label_column is None else " and --label-column") + "."
+        flags = {text_column: "--text-column", label_column: "--label-column", split_column: "--split-column"}
+        hint = f"Name yours with {', '.join(flags[c] for c in wanted)}."
         if len(table.columns) == 1 and any(mark in table.columns[0] for mark in "\t;"):
             hint = "Its columns seem separated by tabs or semicolons: name a tab-separated file .tsv, or use commas."
         raise DataError(f"{path} has no column {', '.join(repr(c) for c in missing)}; its columns are {found}. {hint}")
     if table.empty:
         raise DataError(f"{path} has a header but no rows: add one row per example.")
-    for column, what in zip(wanted, ("text", "label"), strict=False):
+    for column in wanted:
+        what = {text_column: "text", label_column: "label"}.get(column, "split")
         blank = np.flatnonzero(table[column].str.strip() == "")
         if len(blank):
             raise DataError(
                 f"{path}: {len(blank)} row(s) have a blank {what} (first: row {blank[0] + 2}, counting the header "
                 f"as row 1). Fill them in or remove them."
             )
-    labels = [] if label_column is None else table[label_column].str.strip().tolist()
-    return table[text_column].str.strip().tolist(), labels
+    labels, parts = ([] if c is None else table[c].str.strip().tolist() for c in (label_column, split_column))
+    return table[text_column].str.strip().tolist(), labels, parts
 
 
 def _text_folder(folder: Path, encoding: str) -> tuple[list[str], list[str]]:
@@ -85,23 +89,72 @@ def _text_folder(folder: Path, encoding: str) -> tuple[list[str], list[str]]:
 
 
 def read_texts(
-    path: str | Path, *, text_column: str = "text", label_column: str = "label", encoding: str = "utf-8"
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    encoding: str = "utf-8",
+    split_column: str | None = None,
 ) -> tuple[Examples, list[str]]:
-    """Labelled texts from a CSV / TSV file (``text_column``, ``label_column``) or a folder of class sub-folders of
-    ``.txt`` files. Returns (``Examples`` with ``texts`` (object) and ``labels`` (int64, positions in the class
-    list)), the class names sorted. Raises DataError for a missing, empty or unreadable file, a missing column,
-    a blank text or label, or a single class."""
+    """Labelled texts from a CSV / TSV file (``text_column``, ``label_column``, and ``split_column``: a ``parts``
+    column for ``given_splits``) or a folder of class sub-folders of ``.txt`` files. Returns (``Examples`` with
+    ``texts`` (object) and ``labels`` (int64, positions in the class list)), the class names sorted. Raises
+    DataError for a missing, empty or unreadable file, a missing column or a blank cell."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist. Give a CSV/TSV file or a folder of class sub-folders.")
-    texts, labels = (
-        _text_folder(path, encoding) if path.is_dir() else text_table(path, text_column, label_column, encoding)
-    )
+    if path.is_dir():
+        (texts, labels), parts = _text_folder(path, encoding), []
+    else:
+        texts, labels, parts = text_table(path, text_column, label_column, encoding, split_column)
+    examples, classes = with_classes(labels, texts=np.array(texts, dtype=object))
+    return (Examples(**examples.columns, parts=np.array(parts)) if parts else examples), classes
+
+
+def with_classes(labels: list[str], **columns) -> tuple[Examples, list[str]]:
+    """``Examples`` of ``columns`` with ``labels`` as positions in the sorted class names, and those names."""
     classes = sorted(set(labels))
+    return Examples(**columns, labels=np.array([classes.index(y) for y in labels], dtype="int64")), classes
+
+
+def split_folders(path: str | Path) -> dict[str, Path]:
+    """The parts of a split made by hand: {"train": folder, "val": folder, "test": folder} when ``path`` holds
+    sub-folders named train, val or validation, and test (any case; val may be absent); {} for any other path."""
+    path = Path(path)
+    if not path.is_dir():
+        return {}
+    found = {PART_NAMES[p.name.lower()]: p for p in path.iterdir() if p.is_dir() and p.name.lower() in PART_NAMES}
+    return found if {"train", "test"} <= set(found) else {}
+
+
+def read_parts(path: str | Path, read) -> tuple[Examples, list[str]]:
+    """``read(path)`` -> (``Examples``, class names); or, when ``path`` is a split made by hand (``split_folders``),
+    ``read`` of each part joined, with a ``parts`` column (train / val / test) and the class names of all parts
+    sorted (labels renumbered to match)."""
+    folders = split_folders(path)
+    if not folders:
+        return read(path)
+    read_each = {part: read(folder) for part, folder in folders.items()}
+    classes = sorted({name for _, names in read_each.values() for name in names})
+    joined = {}
+    for part, (examples, names) in read_each.items():
+        columns = {**examples.columns, "labels": np.searchsorted(classes, np.asarray(names)[examples.labels])}
+        for name, values in {**columns, "parts": np.full(len(examples), part)}.items():
+            joined.setdefault(name, []).append(values)
+    return Examples(**{name: np.concatenate(values) for name, values in joined.items()}), classes
+
+
+def split_own(
+    examples: Examples, classes: list[str], *, val: float, test: float, seed: int, what: str, unit: str = "example"
+) -> Splits:
+    """The split of one's own data: as given when ``examples`` has a ``parts`` column (``given_splits``), else
+    seeded and stratified (``split_examples``; ``unit`` names the examples in its errors). DataError for a
+    single class."""
     if len(classes) < 2:
-        raise DataError(f"{path}: every example is labelled {classes[0]!r}; a classifier needs two classes or more.")
-    index = {name: i for i, name in enumerate(classes)}
-    return Examples(texts=np.array(texts, dtype=object), labels=np.array([index[y] for y in labels])), classes
+        raise DataError(f"{what}: every {unit} is labelled {classes[0]!r}; a classifier needs two classes or more.")
+    if "parts" in examples.columns:
+        return given_splits(examples, classes, val=val, seed=seed, what=what)
+    return split_examples(examples, classes, val=val, test=test, seed=seed, what=what, unit=unit)
 
 
 def duplicate_texts(splits: Splits) -> dict[str, int]:
@@ -121,7 +174,7 @@ def duplicate_texts(splits: Splits) -> dict[str, int]:
 def scan_sounds(folder: str | Path) -> tuple[Examples, list[str]]:
     """The WAV files of ``folder/<class>/`` (``.wav`` in any case): (``Examples`` with ``paths`` and ``labels``),
     the class names sorted. Files are not opened here (``read_sound`` checks each one). Raises DataError for a
-    missing folder, no WAV files, or a single class."""
+    missing folder or no WAV files."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder. Give a folder with one sub-folder of WAV files per class.")
@@ -131,11 +184,7 @@ def scan_sounds(folder: str | Path) -> tuple[Examples, list[str]]:
             f"{folder} holds no WAV files in class sub-folders: make one sub-folder per class (named after it) "
             "with its .wav files."
         )
-    classes = sorted({p.parent.name for p in paths})
-    if len(classes) < 2:
-        raise DataError(f"{folder}: every WAV file is in {classes[0]!r}; a classifier needs two classes or more.")
-    labels = np.array([classes.index(p.parent.name) for p in paths])
-    return Examples(paths=np.array([str(p) for p in paths]), labels=labels), classes
+    return with_classes([p.parent.name for p in paths], paths=np.array([str(p) for p in paths]))
 
 
 def read_sound(path: str | Path) -> np.ndarray:
