@@ -168,6 +168,7 @@ def train_head(
         **data,
         validation_data=val,
         epochs=epochs,
+        shuffle=backup is None,  # a resumable run's batches come in the order of their epoch: Keras must keep it
         callbacks=[*chosen, timer, *_bar(progress, "training the head")],
         verbose=verbose,
     )
@@ -363,6 +364,7 @@ def fine_tune(
         validation_data=val_data,
         epochs=epochs,
         batch_size=batch_size if arrays else None,
+        shuffle=backup is None,  # resumable: each epoch's order is drawn from (seed, epoch), Keras must keep it
         verbose=0,
         callbacks=[*chosen, timer, *_bar(progress, "fine-tuning")],
     )
