@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12, ex13, ex14
+from solutions import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11, ex12, ex13, ex14, ex15
 from tltf import assets, curves, data, explain, models, recipes, recommend, stages, text
 
 
@@ -438,3 +438,112 @@ def test_ex14_target_gain_scores_the_new_users_on_movies_they_had_not_rated():
     for arm in ("pretrained", "scratch"):
         np.testing.assert_array_equal(found[arm]["recall"], 1.0)
     assert found["gain"]["mean"] == 0
+
+
+def _fit_args(data_path, **options):
+    """The arguments ``python -m tltf fit`` reads data with (``tltf.fitting.read``), its defaults changed by
+    ``options`` (as tests/test_cli_own.py builds them)."""
+    import argparse
+
+    from tltf import cli
+
+    defaults = dict(text_column="text", label_column="label", encoding="utf-8", split_column=None, skip_bad=False)
+    args = argparse.Namespace(**(defaults | dict(val=0.2, test=0.2, seed=42, data=str(data_path)) | options))
+    args.kind = options.get("kind") or cli.guess_kind(args.data)
+    return args
+
+
+def test_ex15_held_out_speakers_are_in_the_test_folder_only(mirror, tmp_path):
+    from tltf import cli, fitting
+
+    root = ex15.speaker_folders(tmp_path / "digits")
+    files = {part: sorted((root / part).glob("*/*.wav")) for part in ("train", "val", "test")}
+    speakers = {part: {p.stem.split("_")[1] for p in paths} for part, paths in files.items()}  # <digit>_<speaker>_<i>
+    held_out = set(data.HELD_OUT_SPEAKERS)
+    assert speakers["test"] == held_out
+    assert speakers["train"] and speakers["val"] and not (speakers["train"] | speakers["val"]) & held_out
+    names = [p.name for paths in files.values() for p in paths]
+    assert len(names) == len(set(names))  # no recording in two parts
+    assert all(p.parent.name == p.stem.split("_")[0] for paths in files.values() for p in paths)  # digit folders
+    expected = data.load_spoken_digits("speaker", verbose=False)
+    assert {part: len(paths) for part, paths in files.items()} == {part: len(getattr(expected, part)) for part in files}
+    assert cli.guess_kind(root) == "sound"
+    kept = fitting.read(_fit_args(root))  # fit keeps the split made by hand
+    assert sorted(map(str, kept.test.paths)) == sorted(map(str, files["test"]))
+
+
+def _reviews(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["text", "label", "split", "source"])
+
+
+def test_ex15_source_shares_follow_the_split_fit_draws(tmp_path):
+    from tltf import fitting
+
+    rng = np.random.default_rng(0)
+    sources = rng.choice(["amazon", "imdb", "yelp"], size=60, p=[0.5, 0.3, 0.2])
+    labels = np.repeat(["negative", "positive"], 30)
+    rows = [(f"review {i} from {s}", y, "train", s) for i, (s, y) in enumerate(zip(sources, labels, strict=True))]
+    path = tmp_path / "reviews.csv"
+    _reviews([rows[i] for i in rng.permutation(60)]).to_csv(path, index=False)  # the split column is ignored
+    source_of = {text: source for text, _, _, source in rows}
+    found = {}
+    for seed, test in ((42, 0.2), (7, 0.3)):
+        drawn = ex15.drawn_split(path, test=test, seed=seed)
+        fit = fitting.read(_fit_args(path, test=test, seed=seed))
+        for part in ("train", "val", "test"):
+            assert getattr(drawn, part).texts.tolist() == getattr(fit, part).texts.tolist()
+            assert [source_of[t] for t in getattr(drawn, part).texts] == getattr(drawn, part).sources.tolist()
+        shares = found[seed] = ex15.source_shares(path, test=test, seed=seed)
+        assert shares.index.tolist() == ["train", "val", "test"] and shares.columns.tolist() == [
+            "amazon",
+            "imdb",
+            "yelp",
+        ]
+        np.testing.assert_allclose(shares.sum(axis=1), 1)
+        in_test = pd.Series([source_of[t] for t in fit.test.texts]).value_counts(normalize=True)
+        np.testing.assert_allclose(shares.loc["test", in_test.index], in_test)
+    assert not np.allclose(found[42], found[7])  # stratified by label only: the sources' shares move with the seed
+
+
+def test_ex15_stars_tsv_is_read_with_its_column_options(tmp_path):
+    from tltf import fitting
+
+    rows = [(f'good, "really" {i}', "positive", "train", "yelp") for i in range(6)]
+    rows += [(f"bad {i}", "negative", "train", "imdb") for i in range(6)]
+    rows += [("fine val", "positive", "val", "amazon"), ("poor val", "negative", "val", "amazon")]
+    rows += [("great test", "positive", "test", "yelp"), ("awful\ttest", "negative", "test", "imdb")]
+    _reviews(rows).to_csv(tmp_path / "reviews.csv", index=False)
+    arguments = ex15.stars_tsv(tmp_path / "reviews.csv", tmp_path / "stars.tsv")
+    assert arguments[0] == str(tmp_path / "stars.tsv")
+    assert pd.read_csv(tmp_path / "stars.tsv", sep="\t").columns.tolist() == ["review", "stars", "split"]
+    flags, values = arguments[1::2], arguments[2::2]
+    assert all(flag.startswith("--") for flag in flags) and not any(value.startswith("--") for value in values)
+    options = {flag.removeprefix("--").replace("-", "_"): value for flag, value in zip(flags, values, strict=True)}
+    assert set(options) == {"text_column", "label_column", "split_column"}
+    splits = fitting.read(_fit_args(arguments[0], **options))
+    assert splits.class_names == ["1", "5"]
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (12, 2, 2)
+    assert splits.test.texts.tolist() == ["great test", "awful\ttest"] and splits.test.labels.tolist() == [1, 0]
+    assert splits.train.texts[0] == 'good, "really" 0'
+    with pytest.raises(ValueError, match=r"\.tsv"):
+        ex15.stars_tsv(tmp_path / "reviews.csv", tmp_path / "stars.csv")
+
+
+def test_ex15_confident_mistakes_are_wrong_and_sure():
+    predicted = pd.DataFrame(
+        {
+            "input": ["a", "b", "c", "d", "e", "f"],
+            "class": ["pos", "neg", "pos", "neg", "pos", "neg"],
+            "probability": [0.95, 0.9, 0.89, 0.99, 0.97, 0.93],
+        }
+    )
+    labels = ["neg", "pos", "neg", "neg", "neg", "pos"]  # d is right (and sure); c is wrong below 0.9
+    mistakes = ex15.confident_mistakes(predicted, labels)
+    assert mistakes.columns.tolist() == ["input", "class", "probability", "label"]
+    assert mistakes.input.tolist() == ["e", "a", "f", "b"]  # highest first, 0.9 itself included
+    assert (mistakes["class"] != mistakes.label).all() and mistakes.index.tolist() == [4, 0, 5, 1]
+    assert ex15.confident_mistakes(predicted, labels, threshold=0.96).input.tolist() == ["e"]
+    numbers = predicted.assign(**{"class": [1, 5, 1, 5, 1, 5]})  # read_csv gives ints for classes "1" and "5"
+    assert ex15.confident_mistakes(numbers, ["5", "1", "5", "5", "5", "1"]).input.tolist() == ["e", "a", "f", "b"]
+    with pytest.raises(ValueError, match="labels"):
+        ex15.confident_mistakes(predicted, labels[:3])

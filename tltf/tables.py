@@ -45,6 +45,7 @@ BENCHMARKS = {
     "deployment": "12_deployment.ipynb",
     "detection": "13_object_detection.ipynb",
     "recommendation": "14_recommendation.ipynb",
+    "own-data": "15_your_own_data.ipynb",
 }
 #: Benchmark name -> the module of ``notebooks/lessons/`` (that notebook's) whose ``README_TABLES`` it shows.
 LESSONS = {
@@ -63,6 +64,7 @@ LESSONS = {
     "deployment": "deployment",
     "detection": "detection",
     "recommendation": "recommendation",
+    "own-data": "own_data",
 }
 
 
