@@ -1,6 +1,8 @@
 """Intervals on known cases, and what a notebook records."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -117,3 +119,11 @@ def test_a_cluster_bootstrap_draws_whole_clusters():
     naive = stats.cluster_bootstrap(values, np.arange(600))[1]
     assert (high - low) / (naive[1] - naive[0]) == pytest.approx(np.sqrt(3), rel=0.2)
     assert stats.cluster_bootstrap([0.5, 0.5], [1, 2]) == (0.5, (0.5, 0.5))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows: this process's own peak only")
+def test_peak_memory_counts_a_command_the_process_waited_for():
+    """A notebook that runs ``python -m tltf`` records the memory of that command too, not only its own."""
+    target = int(record.peak_rss_mb()) + 300  # MiB: more than this process has ever held
+    subprocess.run([sys.executable, "-c", f"b = b'x' * ({target} * 2**20)"], check=True)
+    assert record.peak_rss_mb() >= target

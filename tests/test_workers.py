@@ -82,3 +82,26 @@ def test_one_epoch_of_the_loop_is_one_epoch_of_keras_fit():
     theirs.fit(x[rows], y[rows], batch_size=32, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_each_worker_gets_its_own_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda pid: {4, 5, 6, 7, 8}, raising=False)
+    assert workers.core_shares(2) == [{4, 5, 6}, {7, 8}]
+    assert workers.core_shares(6) is None  # more workers than cores: each may use all of them
+    monkeypatch.delattr(workers.os, "sched_getaffinity")
+    assert workers.core_shares(2) is None  # not Linux: no pinning
+
+
+@pytest.mark.skipif(not hasattr(workers.os, "sched_getaffinity"), reason="pinning to cores is Linux-only")
+def test_the_launched_workers_run_on_disjoint_cores(tmp_path):
+    cores = sorted(workers.os.sched_getaffinity(0))
+    if len(cores) < 2:
+        pytest.skip("one core: nothing to share")
+    code = (
+        "import json, os, sys; i = json.loads(os.environ['TF_CONFIG'])['task']['index']; "
+        "open(sys.argv[1] + str(i), 'w').write(json.dumps(sorted(os.sched_getaffinity(0))))"
+    )
+    done = workers.launch(["-c", code, str(tmp_path / "cores")], 2, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen = [json.loads((tmp_path / f"cores{i}").read_text()) for i in range(2)]
+    assert seen == [list(map(int, share)) for share in np.array_split(cores, 2)] and not set(seen[0]) & set(seen[1])

@@ -76,10 +76,11 @@ def record(**results) -> None:
 
 
 def peak_rss_mb() -> float | None:
-    """Peak resident memory of this process so far, in MiB; None where the system does not say.
+    """Peak resident memory of this process so far, or of the largest process it started and waited for (a
+    ``python -m tltf`` command run by a notebook), whichever is larger, in MiB; None where the system does not say.
 
     ``resource`` reports KiB on Linux and bytes on macOS, and does not exist on Windows (psutil's
-    peak working set is used there, when installed).
+    peak working set of this process is used there, when installed).
     """
     try:
         import resource
@@ -89,7 +90,7 @@ def peak_rss_mb() -> float | None:
         except ImportError:
             return None
         return round(psutil.Process().memory_info().peak_wset / 2**20, 1)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return round(peak / 2**20 if sys.platform == "darwin" else peak / 1024, 1)
 
 

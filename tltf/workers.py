@@ -2,7 +2,7 @@
 
 Each worker holds a copy of the model; every step, each takes its share of the global batch and the workers
 add their gradients up (an all-reduce), so they all apply the same update: the same result as one process
-with the same global batch, in less time where each worker has its own cores (here, on 2 cores, no gain).
+with the same global batch. On one machine ``launch`` gives each worker its own share of the cores.
 
 The workers find each other through ``TF_CONFIG``: a JSON object naming every worker's address and this
 process's index. ``launch`` starts N copies of a command on this machine with free loopback ports; on several
@@ -18,6 +18,7 @@ do not know which worker is the chief, so none are used here) and every worker r
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -68,11 +69,23 @@ def strategy() -> tf.distribute.Strategy:
     return tf.distribute.MultiWorkerMirroredStrategy() if "TF_CONFIG" in os.environ else tf.distribute.get_strategy()
 
 
+def core_shares(workers: int) -> list[set[int]] | None:
+    """The cores this process may run on, split into ``workers`` disjoint shares of (nearly) equal size, or None
+    where the system cannot pin a process to cores (only Linux can) or has fewer cores than ``workers``."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < workers:
+        return None
+    return [{int(c) for c in share} for share in np.array_split(cores, workers)]
+
+
 def launch(
     arguments: list[str], workers: int, *, timeout: float = 600, capture: bool = True
 ) -> subprocess.CompletedProcess:
     """Run ``python ARGUMENTS`` (``["-m", "tltf", "fit", ...]``) in ``workers`` processes on this machine, each with
-    its ``TF_CONFIG``.
+    its ``TF_CONFIG`` and, where the system allows, its own share of the cores (``core_shares``): TensorFlow sizes
+    its thread pools to the cores a process may use, so the workers do not fight over the same cores.
 
     Returns the chief's exit status (or 1 when another worker failed or time ran out), its stdout and stderr
     when ``capture`` (else the chief writes to this process's own, as it runs), with the reason of a failure
@@ -80,7 +93,7 @@ def launch(
     removed after a success). When a worker fails, the others get 10 s to stop, then are stopped, as they are
     when ``timeout`` seconds pass or this process is interrupted: none is left waiting for a dead one.
     """
-    addresses = free_addresses(workers)
+    addresses, shares = free_addresses(workers), core_shares(workers)
     logs = Path(tempfile.mkdtemp(prefix="tltf-workers-"))
     processes, files = [], []
     for i in range(workers):
@@ -91,7 +104,8 @@ def launch(
             out, err = (open(logs / f"worker{i}.{kind}", "w") for kind in ("out", "err"))  # noqa: SIM115
             files += [out, err]
         args = [sys.executable, *arguments]
-        processes.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True))
+        pin = None if shares is None else functools.partial(os.sched_setaffinity, 0, shares[i])  # before it starts
+        processes.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True, preexec_fn=pin))
     deadline, grace, stopped = time.monotonic() + timeout, None, set()
     try:
         while any(p.poll() is None for p in processes) and time.monotonic() < (grace or deadline):

@@ -8,7 +8,9 @@ Every file goes under a folder the notebook makes for itself (a temporary one): 
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -66,13 +68,18 @@ def shown(arguments) -> str:
     return "python -m tltf " + " ".join(shlex.quote(str(a)) for a in arguments)
 
 
-def tltf(*arguments, cwd: Path) -> dict:
-    """Run ``python -m tltf ARGUMENTS`` in ``cwd``, print the command, what it printed and its warnings, and return
-    ``{"seconds": wall time, "output": its lines, "summary": the last line's JSON (fit) or None}``. Raises
+def tltf(*arguments, cwd: Path, cores: set[int] | None = None) -> dict | None:
+    """Run ``python -m tltf ARGUMENTS`` in ``cwd`` (on the ``cores`` given, if any), print the command, what it
+    printed and its warnings, and return ``{"seconds": wall time, "output": its lines, "summary": the last line's
+    JSON (fit) or None}``; None, said, where ``cores`` cannot be set (only Linux pins a process to cores). Raises
     RuntimeError with its error line when it fails."""
-    print("$", shown(arguments))
+    if cores is not None and not hasattr(os, "sched_setaffinity"):
+        print("This system cannot keep a process to chosen cores (only Linux can): not run.")
+        return None
+    print("$", ("taskset -c " + ",".join(map(str, sorted(cores))) + " " if cores else "") + shown(arguments))
     start = time.perf_counter()
-    done = subprocess.run([*TLTF, *map(str, arguments)], capture_output=True, text=True, cwd=cwd)
+    pin = None if cores is None else functools.partial(os.sched_setaffinity, 0, cores)
+    done = subprocess.run([*TLTF, *map(str, arguments)], capture_output=True, text=True, cwd=cwd, preexec_fn=pin)
     seconds = time.perf_counter() - start
     lines = done.stdout.rstrip().splitlines()
     notes = [line for line in done.stderr.splitlines() if line.startswith(("warning:", "error:"))]
@@ -115,8 +122,9 @@ README_TABLES: list[Table] = [
         ("test accuracy, mean over seeds {seeds} (95 % interval)", "python -m tltf fit", "the notebook's record"),
     ),
     measures(
-        ("fine-tuning seconds per epoch, 1 worker (spoken digits 0-4)", "seconds_per_epoch_1_worker", 2),
-        ("fine-tuning seconds per epoch, 2 workers on the same 2 cores", "seconds_per_epoch_2_workers", 2),
+        ("fine-tuning seconds per epoch (spoken digits 0-4): 1 worker on both cores", "seconds_per_epoch_1_worker", 2),
+        ("... 2 workers, one core each", "seconds_per_epoch_2_workers", 2),
+        ("... 1 worker on one core", "seconds_per_epoch_1_worker_1_core", 2),
         ("whole run, uninterrupted, seconds", "uninterrupted_s", 1),
         ("killed after the first backup, then run again: seconds in all", "interrupted_s", 1),
         ("largest weight difference, resumed vs uninterrupted", "resumed_max_weight_difference", 1),
