@@ -244,17 +244,6 @@ def test_backups_of_another_run_are_not_resumed(tmp_path):
     assert "starting over" in resume.claim(folder, {"data": "a", "epochs": 6}) and not (folder / "head").exists()
 
 
-def own(tmp_path, data_path, **options):
-    """The arguments ``fit`` reads data with (``tltf.fitting.read``), its defaults changed by ``options``."""
-    import argparse
-
-    defaults = dict(text_column="text", label_column="label", encoding="utf-8", split_column=None, skip_bad=False)
-    defaults |= dict(val=0.2, test=0.2, seed=42, data=str(data_path))
-    args = argparse.Namespace(**(defaults | options))
-    args.kind = options.get("kind") or cli.guess_kind(args.data)
-    return args
-
-
 def test_a_split_column_is_kept_and_val_drawn_from_train_when_absent(tmp_path, capsys, monkeypatch):
     from tltf import fitting
 
@@ -262,15 +251,15 @@ def test_a_split_column_is_kept_and_val_drawn_from_train_when_absent(tmp_path, c
     rows += [("good val", "pos", "validation"), ("bad val", "neg", "val"), ("good t", "pos", "test")]
     table = "text,label,part\n" + "".join(",".join(row) + "\n" for row in rows)
     path = _csv(tmp_path, table)
-    splits = fitting.read(own(tmp_path, path, split_column="part"))
+    splits = fitting.read(cli.fit_options([path, "--split-column", "part"]))[0]
     assert (len(splits.train), len(splits.val), len(splits.test)) == (20, 2, 1)
     assert list(splits.test.texts) == ["good t"] and sorted(splits.val.texts) == ["bad val", "good val"]
     no_val = _csv(tmp_path, table.replace("validation", "train").replace(",val\n", ",train\n"), name="b.csv")
-    drawn = fitting.read(own(tmp_path, no_val, split_column="part", val=0.25))
+    drawn = fitting.read(cli.fit_options([no_val, "--split-column", "part", "--val", 0.25]))[0]
     assert (len(drawn.train), len(drawn.val), len(drawn.test)) == (16, 6, 1)  # a quarter of train, per class
     assert np.bincount(drawn.val.labels).tolist() == [3, 3] and "good t" not in set(drawn.train.texts)
-    odd = _csv(tmp_path, table.replace("good t,pos,test", "good t,pos,dev"), name="c.csv")
-    assert "names its splits 'dev': use train, val" in refused(
+    odd = _csv(tmp_path, table.replace("good t,pos,test", "good t,pos,holdout"), name="c.csv")
+    assert "names its splits 'holdout': use train, val" in refused(
         capsys, monkeypatch, "fit", odd, "--split-column", "part"
     )
     assert (
@@ -294,11 +283,39 @@ def test_train_val_test_folders_are_kept_as_given(tmp_path, capsys, monkeypatch)
         for name, pitch in (("high", 0.3), ("low", 0.05)):
             _wavs(root / part / name, count, pitch)
     assert data.split_folders(root).keys() == {"train", "val", "test"} and cli.guess_kind(root) == "sound"
-    splits = fitting.read(own(tmp_path, root))
+    splits = fitting.read(cli.fit_options([root]))[0]
     assert (len(splits.train), len(splits.val), len(splits.test)) == (8, 2, 4)
     assert all("/test/" in p for p in splits.test.paths) and splits.class_names == ["high", "low"]
     assert splits.test.labels.tolist() == [0, 0, 1, 1]  # one class list for every part
     shutil.rmtree(root / "train" / "low")
     assert "Class 'low' has no training example" in refused(capsys, monkeypatch, "fit", str(root))
+    shutil.rmtree(root / "test" / "high")  # a part may lack a class, as long as train has it
+    _wavs(root / "train" / "low", 4, 0.05)
+    assert fitting.read(cli.fit_options([root]))[0].test.labels.tolist() == [1, 1]
+    _wavs(root / "valid" / "low", 1, 0.05)
+    assert "has two val folders, Validation/ and valid/: keep one" in refused(capsys, monkeypatch, "fit", str(root))
+    shutil.rmtree(root / "valid")
+    _wavs(root / "extra" / "low", 1, 0.05)
+    assert "other folders too (extra)" in refused(capsys, monkeypatch, "fit", str(root))
+    shutil.rmtree(root / "extra")
     shutil.rmtree(root / "test")
-    assert not data.split_folders(root)  # no test folder: an ordinary folder, whose classes are train and Validation
+    assert "has no test folder: a split made by hand is train/, test/" in refused(capsys, monkeypatch, "fit", str(root))
+
+
+def test_a_class_called_train_is_a_class(tmp_path):
+    for name in ("train", "bus"):
+        _wavs(tmp_path / name, 3, 0.1)
+    assert not data.split_folders(tmp_path)  # it holds recordings, not class folders
+    assert cli.fit_options([tmp_path]).kind == "sound"
+
+
+def test_val_drawn_from_too_few_training_examples_is_refused(tmp_path, capsys, monkeypatch):
+    rows = "".join(f"good {i},pos,train\n" for i in range(6)) + "bad,neg,train\ngood t,pos,test\nbad t,neg,test\n"
+    path = _csv(tmp_path, "text,label,split\n" + rows)
+    assert "no validation part, and 1 training example(s) of class 'neg'" in refused(
+        capsys, monkeypatch, "fit", path, "--split-column", "split"
+    )
+    blank = _csv(tmp_path, "text,label,split\ngood,pos,train\nbad,neg, \n", name="blank.csv")
+    assert "1 row(s) have a blank split (first: row 3" in refused(
+        capsys, monkeypatch, "fit", blank, "--split-column", "split"
+    )

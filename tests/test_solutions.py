@@ -440,19 +440,6 @@ def test_ex14_target_gain_scores_the_new_users_on_movies_they_had_not_rated():
     assert found["gain"]["mean"] == 0
 
 
-def _fit_args(data_path, **options):
-    """The arguments ``python -m tltf fit`` reads data with (``tltf.fitting.read``), its defaults changed by
-    ``options`` (as tests/test_cli_own.py builds them)."""
-    import argparse
-
-    from tltf import cli
-
-    defaults = dict(text_column="text", label_column="label", encoding="utf-8", split_column=None, skip_bad=False)
-    args = argparse.Namespace(**(defaults | dict(val=0.2, test=0.2, seed=42, data=str(data_path)) | options))
-    args.kind = options.get("kind") or cli.guess_kind(args.data)
-    return args
-
-
 def test_ex15_held_out_speakers_are_in_the_test_folder_only(mirror, tmp_path):
     from tltf import cli, fitting
 
@@ -468,7 +455,7 @@ def test_ex15_held_out_speakers_are_in_the_test_folder_only(mirror, tmp_path):
     expected = data.load_spoken_digits("speaker", verbose=False)
     assert {part: len(paths) for part, paths in files.items()} == {part: len(getattr(expected, part)) for part in files}
     assert cli.guess_kind(root) == "sound"
-    kept = fitting.read(_fit_args(root))  # fit keeps the split made by hand
+    kept, _ = fitting.read(cli.fit_options([root]))  # fit keeps the split made by hand
     assert sorted(map(str, kept.test.paths)) == sorted(map(str, files["test"]))
 
 
@@ -477,7 +464,7 @@ def _reviews(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
 
 
 def test_ex15_source_shares_follow_the_split_fit_draws(tmp_path):
-    from tltf import fitting
+    from tltf import cli, fitting
 
     rng = np.random.default_rng(0)
     sources = rng.choice(["amazon", "imdb", "yelp"], size=60, p=[0.5, 0.3, 0.2])
@@ -489,7 +476,7 @@ def test_ex15_source_shares_follow_the_split_fit_draws(tmp_path):
     found = {}
     for seed, test in ((42, 0.2), (7, 0.3)):
         drawn = ex15.drawn_split(path, test=test, seed=seed)
-        fit = fitting.read(_fit_args(path, test=test, seed=seed))
+        fit, _ = fitting.read(cli.fit_options([path, "--test", test, "--seed", seed]))
         for part in ("train", "val", "test"):
             assert getattr(drawn, part).texts.tolist() == getattr(fit, part).texts.tolist()
             assert [source_of[t] for t in getattr(drawn, part).texts] == getattr(drawn, part).sources.tolist()
@@ -506,7 +493,7 @@ def test_ex15_source_shares_follow_the_split_fit_draws(tmp_path):
 
 
 def test_ex15_stars_tsv_is_read_with_its_column_options(tmp_path):
-    from tltf import fitting
+    from tltf import cli, fitting
 
     rows = [(f'good, "really" {i}', "positive", "train", "yelp") for i in range(6)]
     rows += [(f"bad {i}", "negative", "train", "imdb") for i in range(6)]
@@ -516,11 +503,7 @@ def test_ex15_stars_tsv_is_read_with_its_column_options(tmp_path):
     arguments = ex15.stars_tsv(tmp_path / "reviews.csv", tmp_path / "stars.tsv")
     assert arguments[0] == str(tmp_path / "stars.tsv")
     assert pd.read_csv(tmp_path / "stars.tsv", sep="\t").columns.tolist() == ["review", "stars", "split"]
-    flags, values = arguments[1::2], arguments[2::2]
-    assert all(flag.startswith("--") for flag in flags) and not any(value.startswith("--") for value in values)
-    options = {flag.removeprefix("--").replace("-", "_"): value for flag, value in zip(flags, values, strict=True)}
-    assert set(options) == {"text_column", "label_column", "split_column"}
-    splits = fitting.read(_fit_args(arguments[0], **options))
+    splits, _ = fitting.read(cli.fit_options(arguments))
     assert splits.class_names == ["1", "5"]
     assert (len(splits.train), len(splits.val), len(splits.test)) == (12, 2, 2)
     assert splits.test.texts.tolist() == ["great test", "awful\ttest"] and splits.test.labels.tolist() == [1, 0]

@@ -16,6 +16,7 @@ plain line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -37,7 +38,7 @@ def fit(args: argparse.Namespace) -> dict:
     from tltf import data, fitting, labelled, models, resume, train, workers
 
     train.seed_everything(args.seed)
-    splits = fitting.read(args, unit="image")
+    splits, skipped = fitting.read(args)
     print(splits.table())
     backbone = models.get_backbone(args.backbone)
     extractor = models.feature_extractor(backbone)
@@ -125,7 +126,7 @@ def fit(args: argparse.Namespace) -> dict:
         "n_val": len(splits.val),
         "n_test": len(splits.test),
         "epochs": len(history.history["loss"]),
-        "skipped_files": args.skipped,
+        "skipped_files": skipped,
         "model": str(out),
     }
     if not workers.is_chief():
@@ -231,6 +232,13 @@ def prepare(args: argparse.Namespace) -> None:
     args.fine_tune_lr, args.fine_tune_epochs = args.fine_tune_lr or rate, args.fine_tune_epochs or epochs
 
 
+def fit_options(argv: list) -> argparse.Namespace:
+    """The options of ``python -m tltf fit ARGV`` (paths may be ``Path``), the kind and its defaults filled in."""
+    args = parser().parse_args(["fit", *map(str, argv)])
+    prepare(args)
+    return args
+
+
 def default_stem(args: argparse.Namespace) -> str:
     """The model's default name: ``<folder>_<backbone>`` for images, ``<data>_<kind>`` for texts and sounds."""
     data = Path(args.data).resolve()
@@ -254,7 +262,9 @@ def claim_backups(args: argparse.Namespace) -> None:
 
     data = Path(args.data).resolve()
     files = [data] if data.is_file() else sorted(p for p in data.rglob("*") if p.is_file())
+    names = hashlib.sha256("\n".join(p.relative_to(data).as_posix() for p in files).encode()).hexdigest()[:16]
     stamp = [len(files), sum(p.stat().st_size for p in files), max((p.stat().st_mtime_ns for p in files), default=0)]
+    stamp.append(names)  # a file moved to another class or split changes no size or time
     skip = {"command", "out", "workers", "workers_timeout", "strategy"}
     options = {k: v for k, v in vars(args).items() if k not in skip}
     note = resume.claim(backup_folder(args), {"data": str(data), "files": stamp, "options": options})
@@ -285,7 +295,7 @@ def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predi
 
     classes, folder = summary["classes"], Path(args.data).resolve()
     how = (
-        "as given by its train/, val/ and test/ folders"
+        "as given by its train/ and test/ folders (and val/, or else a stratified share of train/)"
         if split_folders(folder)
         else f"{1 - args.val - args.test:.0%}/{args.val:.0%}/{args.test:.0%} (stratified, seed {args.seed})"
     )
@@ -332,20 +342,8 @@ def fit_card(args: argparse.Namespace, summary: dict, out: Path, backbone, predi
     return cards.write(card, out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tltf``; returns the exit status.
-
-    TensorFlow's own start-up log (CUDA probing, graph-rewrite notes) and libjpeg's complaints say
-    nothing about the user's data, and TensorFlow 2.21 writes some of them to file descriptor 2 before
-    any log setting applies. So, before TensorFlow is imported, descriptor 2 goes to the null device
-    and Python's ``sys.stderr`` (our errors, progress bars, tracebacks) to a copy of the real one.
-    ``TLTF_VERBOSE=1`` keeps everything.
-    """
-    if os.environ.get("TLTF_VERBOSE") != "1":
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-        warnings.filterwarnings("ignore", module="keras|tensorflow|absl")
-        sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m tltf``: ``fit`` and ``predict`` with their options."""
     from tltf.labelled import KINDS
     from tltf.models import BACKBONES
 
@@ -367,8 +365,13 @@ def main(argv: list[str] | None = None) -> int:
         help="images: views of each training image to cache: the original plus views-1 augmented",
     )
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--val", type=float, default=0.2, help="validation fraction")
-    p.add_argument("--test", type=float, default=0.2, help="test fraction")
+    p.add_argument(
+        "--val",
+        type=float,
+        default=0.2,
+        help="validation fraction (with a split of your own and no val part: the share of train drawn for it)",
+    )
+    p.add_argument("--test", type=float, default=0.2, help="test fraction (unused with a split of your own)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--skip-bad", action="store_true", help="images: leave out undecodable images (listed)")
     p.add_argument("--text-column", default="text", help="texts in a CSV / TSV: the column of the texts")
@@ -405,7 +408,24 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--csv", help="write the predictions to this CSV file instead of the screen")
     q.add_argument("--text-column", help="the texts' column in a CSV / TSV input (default: the model's own)")
     q.add_argument("--encoding", default="utf-8", help="the encoding of text inputs")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m tltf``; returns the exit status.
+
+    TensorFlow's own start-up log (CUDA probing, graph-rewrite notes) and libjpeg's complaints say
+    nothing about the user's data, and TensorFlow 2.21 writes some of them to file descriptor 2 before
+    any log setting applies. So, before TensorFlow is imported, descriptor 2 goes to the null device
+    and Python's ``sys.stderr`` (our errors, progress bars, tracebacks) to a copy of the real one.
+    ``TLTF_VERBOSE=1`` keeps everything.
+    """
+    if os.environ.get("TLTF_VERBOSE") != "1":
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        warnings.filterwarnings("ignore", module="keras|tensorflow|absl")
+        sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+    args = parser().parse_args(argv)
     import tensorflow as tf
 
     from tltf.assets import AssetError

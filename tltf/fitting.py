@@ -19,11 +19,13 @@ import keras
 import numpy as np
 
 
-def read(args: argparse.Namespace, unit: str = "example"):
+def read(args: argparse.Namespace):
     """``args.data`` read as ``args.kind`` says and split (``tltf.data.split_own``: as given, or stratified and
-    seeded); returns ``Splits``. Images are scanned (every one decoded) with ``args.skip_bad``; the number left out
-    is ``args.skipped``."""
+    seeded); returns (``Splits``, how many files were left out). Images are scanned (every one decoded) with
+    ``args.skip_bad``; in a split made by hand, a part may hold fewer classes than the whole."""
     from tltf import data
+
+    skipped = []
 
     def read_one(path):
         if args.kind == "text":
@@ -31,18 +33,19 @@ def read(args: argparse.Namespace, unit: str = "example"):
             return data.read_texts(path, **columns, encoding=args.encoding, split_column=args.split_column)
         if args.kind == "sound":
             return data.scan_sounds(path)
-        folder = data.scan_images(path, skip_bad=args.skip_bad, progress=True)
-        args.skipped += len(folder.skipped)
+        least = 1 if data.split_folders(args.data) else 2
+        folder = data.scan_images(path, skip_bad=args.skip_bad, progress=True, min_classes=least)
+        skipped.extend(folder.skipped)
         return folder.images, folder.class_names
 
-    args.skipped = 0
     examples, classes = data.read_parts(args.data, read_one)
+    unit = "image" if args.kind == "image" else "example"
     options = {"val": args.val, "test": args.test, "seed": args.seed, "what": str(args.data), "unit": unit}
-    return data.split_own(examples, classes, **options)
+    return data.split_own(examples, classes, **options), len(skipped)
 
 
 def _split(args: argparse.Namespace):
-    splits = read(args)
+    splits, _ = read(args)
     print(splits.table())
     return splits
 

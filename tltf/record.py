@@ -78,6 +78,7 @@ def record(**results) -> None:
 def peak_rss_mb() -> float | None:
     """Peak resident memory of this process so far, or of the largest process it started and waited for (a
     ``python -m tltf`` command run by a notebook), whichever is larger, in MiB; None where the system does not say.
+    Several processes at once (``--workers``) count as the largest of them, not their sum.
 
     ``resource`` reports KiB on Linux and bytes on macOS, and does not exist on Windows (psutil's
     peak working set of this process is used there, when installed).

@@ -18,7 +18,6 @@ do not know which worker is the chief, so none are used here) and every worker r
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -80,6 +79,13 @@ def core_shares(workers: int) -> list[set[int]] | None:
     return [{int(c) for c in share} for share in np.array_split(cores, workers)]
 
 
+def pin(process: subprocess.Popen, cores: set[int] | None) -> None:
+    """Keep a process that has just started to ``cores`` (Linux only; nothing for None). Done at once, before it has
+    imported TensorFlow, which sizes its thread pools to the cores it may use (its threads inherit the setting)."""
+    if cores is not None:
+        os.sched_setaffinity(process.pid, cores)
+
+
 def launch(
     arguments: list[str], workers: int, *, timeout: float = 600, capture: bool = True
 ) -> subprocess.CompletedProcess:
@@ -104,8 +110,8 @@ def launch(
             out, err = (open(logs / f"worker{i}.{kind}", "w") for kind in ("out", "err"))  # noqa: SIM115
             files += [out, err]
         args = [sys.executable, *arguments]
-        pin = None if shares is None else functools.partial(os.sched_setaffinity, 0, shares[i])  # before it starts
-        processes.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True, preexec_fn=pin))
+        processes.append(subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True))
+        pin(processes[-1], None if shares is None else shares[i])
     deadline, grace, stopped = time.monotonic() + timeout, None, set()
     try:
         while any(p.poll() is None for p in processes) and time.monotonic() < (grace or deadline):

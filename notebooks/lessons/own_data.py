@@ -8,16 +8,16 @@ Every file goes under a folder the notebook makes for itself (a temporary one): 
 from __future__ import annotations
 
 import csv
-import functools
 import json
-import os
 import shlex
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from subprocess import PIPE
 
+from tltf import recorded, workers
 from tltf.data import Examples, Splits
 from tltf.tables import Table, measures
 
@@ -42,15 +42,11 @@ def review_csv(splits: Splits, path: Path) -> Path:
     return path
 
 
-def split_folders(splits: Splits, root: Path) -> Path:
+def write_split_folders(splits: Splits, root: Path) -> Path:
     """Copy the files of ``splits`` (``paths``) into ``root/<train|val|test>/<class>/`` (a split made by hand);
     returns ``root``."""
     for part in ("train", "val", "test"):
-        s = getattr(splits, part)
-        for path, label in zip(s.paths, s.labels, strict=True):
-            folder = root / part / splits.class_names[label]
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, folder / Path(path).name)
+        class_folders(getattr(splits, part), splits.class_names, root / part)
     return root
 
 
@@ -68,27 +64,30 @@ def shown(arguments) -> str:
     return "python -m tltf " + " ".join(shlex.quote(str(a)) for a in arguments)
 
 
-def tltf(*arguments, cwd: Path, cores: set[int] | None = None) -> dict | None:
-    """Run ``python -m tltf ARGUMENTS`` in ``cwd`` (on the ``cores`` given, if any), print the command, what it
-    printed and its warnings, and return ``{"seconds": wall time, "output": its lines, "summary": the last line's
-    JSON (fit) or None}``; None, said, where ``cores`` cannot be set (only Linux pins a process to cores). Raises
+def tltf(*arguments, cwd: Path, cores: int | None = None) -> dict | None:
+    """Run ``python -m tltf ARGUMENTS`` in ``cwd`` (kept to its first ``cores`` cores, if given), print the command,
+    what it printed and its warnings, and return ``{"seconds": wall time, "output": its lines, "summary": the last
+    line's JSON (fit) or None}``; None, said, where ``cores`` cannot be kept to (only Linux can). Raises
     RuntimeError with its error line when it fails."""
-    if cores is not None and not hasattr(os, "sched_setaffinity"):
+    kept = None if cores is None else (workers.core_shares(1) or [set()])[0]
+    if cores is not None and not kept:
         print("This system cannot keep a process to chosen cores (only Linux can): not run.")
         return None
-    print("$", ("taskset -c " + ",".join(map(str, sorted(cores))) + " " if cores else "") + shown(arguments))
+    kept = None if kept is None else set(sorted(kept)[:cores])
+    taskset = "" if kept is None else f"taskset -c {','.join(map(str, sorted(kept)))} "
+    print("$", taskset + shown(arguments))
     start = time.perf_counter()
-    pin = None if cores is None else functools.partial(os.sched_setaffinity, 0, cores)
-    done = subprocess.run([*TLTF, *map(str, arguments)], capture_output=True, text=True, cwd=cwd, preexec_fn=pin)
+    process = subprocess.Popen([*TLTF, *map(str, arguments)], stdout=PIPE, stderr=PIPE, text=True, cwd=cwd)
+    workers.pin(process, kept)
+    stdout, stderr = process.communicate()
     seconds = time.perf_counter() - start
-    lines = done.stdout.rstrip().splitlines()
-    notes = [line for line in done.stderr.splitlines() if line.startswith(("warning:", "error:"))]
-    fit = arguments[0] == "fit" and done.returncode == 0  # its last line is the JSON summary
+    lines = stdout.rstrip().splitlines()
+    notes = [line for line in stderr.splitlines() if line.startswith(("warning:", "error:"))]
+    fit = arguments[0] == "fit" and process.returncode == 0  # its last line is the JSON summary
     print("\n".join([*(lines[:-1] if fit else lines), *notes]))
-    if done.returncode:
-        raise RuntimeError(f"python -m tltf exited with status {done.returncode}: {' '.join(notes[-1:])}")
-    summary = json.loads(lines[-1]) if fit else None
-    return {"seconds": seconds, "output": lines, "summary": summary}
+    if process.returncode:
+        raise RuntimeError(f"python -m tltf exited with status {process.returncode}: {' '.join(notes[-1:])}")
+    return {"seconds": seconds, "output": lines, "summary": json.loads(lines[-1]) if fit else None}
 
 
 def kill_after_first_backup(*arguments, backup: Path, cwd: Path, stage: str = "fine-tune") -> float:
@@ -110,6 +109,18 @@ def kill_after_first_backup(*arguments, backup: Path, cwd: Path, stage: str = "f
     return time.perf_counter() - start
 
 
+def recorded_interval(name: str, key: str) -> dict:
+    """``{"mean", "ci95"}`` of ``key`` in the recorded study of benchmark ``name`` (None for what it lacks)."""
+    stored = recorded.study(name)
+    return {"mean": stored.get(f"{key}_mean"), "ci95": stored.get(f"{key}_ci95")}
+
+
+def inside(value: float, interval: dict) -> bool | None:
+    """Whether ``value`` lies in ``interval["ci95"]`` (None when there is no interval)."""
+    low_high = interval.get("ci95")
+    return None if not low_high else bool(low_high[0] <= value <= low_high[1])
+
+
 README_TABLES: list[Table] = [
     Table(
         [
@@ -122,9 +133,9 @@ README_TABLES: list[Table] = [
         ("test accuracy, mean over seeds {seeds} (95 % interval)", "python -m tltf fit", "the notebook's record"),
     ),
     measures(
-        ("fine-tuning seconds per epoch (spoken digits 0-4): 1 worker on both cores", "seconds_per_epoch_1_worker", 2),
-        ("... 2 workers, one core each", "seconds_per_epoch_2_workers", 2),
-        ("... 1 worker on one core", "seconds_per_epoch_1_worker_1_core", 2),
+        ("seconds per fine-tuning epoch (spoken digits 0-4): 1 worker, all cores", "seconds_per_epoch_1_worker", 2),
+        ("... 2 workers, half the cores each", "seconds_per_epoch_2_workers", 2),
+        ("... 1 worker kept to one core", "seconds_per_epoch_1_worker_1_core", 2),
         ("whole run, uninterrupted, seconds", "uninterrupted_s", 1),
         ("killed after the first backup, then run again: seconds in all", "interrupted_s", 1),
         ("largest weight difference, resumed vs uninterrupted", "resumed_max_weight_difference", 1),

@@ -17,7 +17,7 @@ STARS = {"negative": "1", "positive": "5"}
 
 def speaker_folders(root: Path) -> Path:
     """1. Notebook 06's held-out-speaker split (``data.load_spoken_digits("speaker")``, as the mode sets its size)
-    copied into ``root/<train|val|test>/<digit>/`` (the lesson's ``split_folders``); returns ``root``, which
+    copied into ``root/<train|val|test>/<digit>/`` (the lesson's ``write_split_folders``); returns ``root``, which
     ``python -m tltf fit root --fine-tune ...`` trains on as section 5 does.
 
     The accuracy falls far: notebook 06's record (``benchmarks/audio.json``, means over its seeds) has fine-tuned
@@ -27,7 +27,7 @@ def speaker_folders(root: Path) -> Path:
     accents (Greek, Belgian French) that no training recording has, and the model learns from the other speakers
     only. It partly learned the speakers rather than the digits, which the official split hides.
     """
-    return own_data.split_folders(data.load_spoken_digits("speaker", verbose=False), root)
+    return own_data.write_split_folders(data.load_spoken_digits("speaker", verbose=False), root)
 
 
 def drawn_split(csv_path: str | Path, *, val: float = 0.2, test: float = 0.2, seed: int = 42) -> data.Splits:

@@ -156,7 +156,7 @@ def split_examples(
 
 
 #: The names a split made by hand may give its parts (any case), and the part each one means.
-PART_NAMES = {"train": "train", "val": "val", "validation": "val", "test": "test"}
+PART_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val", "dev": "val", "test": "test"}
 
 
 def given_splits(
@@ -171,7 +171,8 @@ def given_splits(
     if (parts == "").any():
         odd = sorted({str(p) for p, q in zip(examples.parts, parts, strict=True) if not q})
         raise DataError(
-            f"{what} names its splits {', '.join(repr(p) for p in odd[:5])}: use train, val (or validation) and test."
+            f"{what} names its splits {', '.join(repr(p) for p in odd[:5])}: use train, val (or validation, valid, "
+            "dev) and test."
         )
     for part in ("train", "test"):
         if not (parts == part).any():
@@ -186,12 +187,14 @@ def given_splits(
         )
     if not (parts == "val").any():
         train_idx = np.flatnonzero(parts == "train")
-        try:
-            _, drawn = train_test_split(
-                train_idx, test_size=val, stratify=examples.labels[train_idx], random_state=seed
+        counts = np.bincount(examples.labels[train_idx], minlength=len(class_names))
+        if counts.min() < 2 or round(val * len(train_idx)) < len(class_names):
+            raise DataError(
+                f"{what} has no validation part, and {counts.min()} training example(s) of class "
+                f"{class_names[int(counts.argmin())]!r} ({len(train_idx)} in all) are too few to draw one from "
+                f"(--val {val}): add a val part, or more training examples."
             )
-        except ValueError as err:
-            raise DataError(f"Cannot draw a validation split from the training part of {what}: {err}") from err
+        _, drawn = train_test_split(train_idx, test_size=val, stratify=examples.labels[train_idx], random_state=seed)
         parts[drawn] = "val"
     train, val_part, test = (examples.take(parts == part) for part in ("train", "val", "test"))
     return Splits(train, val_part, test, class_names)

@@ -79,7 +79,7 @@ def _decode_error(path: Path) -> str | None:
 
 
 def scan_images(
-    root: str | Path, *, skip_bad: bool = False, verbose: bool = True, progress: bool = False
+    root: str | Path, *, skip_bad: bool = False, verbose: bool = True, progress: bool = False, min_classes: int = 2
 ) -> ImageFolder:
     """Read a tree of ``root/<class name>/**/<image>`` files; classes are the sorted folder names.
 
@@ -89,7 +89,7 @@ def scan_images(
     a class folder, are skipped and reported. Undecodable images raise DataError, or with
     ``skip_bad=True`` are skipped and reported. An empty class, or fewer than two classes, raise
     DataError. Prints a one-paragraph report unless ``verbose`` is False; ``progress`` shows a bar
-    over the class folders.
+    over the class folders. ``min_classes=1`` accepts a single class (one part of a split made by hand).
     """
     root = Path(root)
     if not root.is_dir():
@@ -100,7 +100,7 @@ def scan_images(
         for p in sorted(root.iterdir())
         if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     ]
-    if len(class_dirs) < 2:
+    if len(class_dirs) < min_classes:
         raise DataError(
             f"{root} has {len(class_dirs)} class folder(s); a classifier needs at least two "
             "sub-folders, one per class, each holding that class's images."

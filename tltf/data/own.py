@@ -113,18 +113,38 @@ def read_texts(
 
 def with_classes(labels: list[str], **columns) -> tuple[Examples, list[str]]:
     """``Examples`` of ``columns`` with ``labels`` as positions in the sorted class names, and those names."""
-    classes = sorted(set(labels))
-    return Examples(**columns, labels=np.array([classes.index(y) for y in labels], dtype="int64")), classes
+    classes, positions = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+    return Examples(**columns, labels=positions.astype("int64")), classes.tolist()
 
 
 def split_folders(path: str | Path) -> dict[str, Path]:
     """The parts of a split made by hand: {"train": folder, "val": folder, "test": folder} when ``path`` holds
-    sub-folders named train, val or validation, and test (any case; val may be absent); {} for any other path."""
+    sub-folders named after the parts (``PART_NAMES``, any case) that themselves hold (class) folders; val may be
+    absent. {} for any other path. DataError when such a folder lacks train or test, names a part twice (val and
+    validation), or holds other folders beside the parts."""
     path = Path(path)
     if not path.is_dir():
         return {}
-    found = {PART_NAMES[p.name.lower()]: p for p in path.iterdir() if p.is_dir() and p.name.lower() in PART_NAMES}
-    return found if {"train", "test"} <= set(found) else {}
+    folders = [p for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    parts = [p for p in folders if p.name.lower() in PART_NAMES and any(c.is_dir() for c in p.iterdir())]
+    if not parts:
+        return {}  # class folders (a class may be called "train": it holds files, not folders)
+    found = {}
+    for folder in parts:
+        part = PART_NAMES[folder.name.lower()]
+        if part in found:
+            raise DataError(f"{path} has two {part} folders, {found[part].name}/ and {folder.name}/: keep one.")
+        found[part] = folder
+    missing = [part for part in ("train", "test") if part not in found]
+    other = [p.name for p in folders if p not in parts]
+    if missing or other:
+        problem = f"no {' and no '.join(missing)} folder" if missing else f"other folders too ({', '.join(other)})"
+        raise DataError(
+            f"{path} holds {', '.join(p.name + '/' for p in parts)} with class folders inside, so it is read as a "
+            f"split made by hand, but it has {problem}: a split made by hand is train/, test/ and optionally val/, "
+            "each holding one folder per class."
+        )
+    return found
 
 
 def read_parts(path: str | Path, read) -> tuple[Examples, list[str]]:
@@ -134,14 +154,15 @@ def read_parts(path: str | Path, read) -> tuple[Examples, list[str]]:
     folders = split_folders(path)
     if not folders:
         return read(path)
-    read_each = {part: read(folder) for part, folder in folders.items()}
-    classes = sorted({name for _, names in read_each.values() for name in names})
-    joined = {}
-    for part, (examples, names) in read_each.items():
-        columns = {**examples.columns, "labels": np.searchsorted(classes, np.asarray(names)[examples.labels])}
-        for name, values in {**columns, "parts": np.full(len(examples), part)}.items():
-            joined.setdefault(name, []).append(values)
-    return Examples(**{name: np.concatenate(values) for name, values in joined.items()}), classes
+    read_each = [(part, *read(folder)) for part, folder in folders.items()]
+    names = np.concatenate([np.asarray(classes)[examples.labels] for _, examples, classes in read_each])
+    columns = {
+        column: np.concatenate([examples.columns[column] for _, examples, _ in read_each])
+        for column in read_each[0][1].columns
+        if column != "labels"
+    }
+    parts = np.concatenate([np.full(len(examples), part) for part, examples, _ in read_each])
+    return with_classes(names, **columns, parts=parts)
 
 
 def split_own(
