@@ -93,7 +93,7 @@ def test_each_worker_gets_its_own_share_of_the_cores(monkeypatch):
 
 
 @pytest.mark.skipif(not hasattr(workers.os, "sched_getaffinity"), reason="pinning to cores is Linux-only")
-def test_the_launched_workers_run_on_disjoint_cores(tmp_path):
+def test_pinned_workers_run_on_disjoint_cores(tmp_path):
     cores = sorted(workers.os.sched_getaffinity(0))
     if len(cores) < 2:
         pytest.skip("one core: nothing to share")
@@ -101,7 +101,9 @@ def test_the_launched_workers_run_on_disjoint_cores(tmp_path):
         "import json, os, sys; i = json.loads(os.environ['TF_CONFIG'])['task']['index']; "
         "open(sys.argv[1] + str(i), 'w').write(json.dumps(sorted(os.sched_getaffinity(0))))"
     )
-    done = workers.launch(["-c", code, str(tmp_path / "cores")], 2, timeout=60)
+    done = workers.launch(["-c", code, str(tmp_path / "cores")], 2, timeout=60, pin_cores=True)
     assert done.returncode == 0, done.stderr
     seen = [json.loads((tmp_path / f"cores{i}").read_text()) for i in range(2)]
     assert seen == [list(map(int, share)) for share in np.array_split(cores, 2)] and not set(seen[0]) & set(seen[1])
+    assert workers.launch(["-c", code, str(tmp_path / "all")], 2, timeout=60).returncode == 0
+    assert [json.loads((tmp_path / f"all{i}").read_text()) for i in range(2)] == [cores, cores]  # unpinned: shared

@@ -158,7 +158,8 @@ def run_workers(args: argparse.Namespace, argv: list[str]) -> int:
     exit status, or 1 with a plain line when another worker failed or time ran out."""
     from tltf import workers
 
-    done = workers.launch(["-m", "tltf", *argv], args.workers, timeout=args.workers_timeout, capture=False)
+    options = {"timeout": args.workers_timeout, "capture": False, "pin_cores": args.pin_cores}
+    done = workers.launch(["-m", "tltf", *argv], args.workers, **options)
     if done.returncode not in (0, 2):  # 2: the chief said what was wrong with the data, in one line
         print(f"error: {done.stderr}", file=sys.stderr)
     return done.returncode
@@ -265,7 +266,7 @@ def claim_backups(args: argparse.Namespace) -> None:
     names = hashlib.sha256("\n".join(p.relative_to(data).as_posix() for p in files).encode()).hexdigest()[:16]
     stamp = [len(files), sum(p.stat().st_size for p in files), max((p.stat().st_mtime_ns for p in files), default=0)]
     stamp.append(names)  # a file moved to another class or split changes no size or time
-    skip = {"command", "out", "workers", "workers_timeout", "strategy"}
+    skip = {"command", "out", "workers", "workers_timeout", "pin_cores", "strategy"}
     options = {k: v for k, v in vars(args).items() if k not in skip}
     note = resume.claim(backup_folder(args), {"data": str(data), "files": stamp, "options": options})
     if note:
@@ -402,6 +403,11 @@ def parser() -> argparse.ArgumentParser:
         help="train the head in this many worker processes on this machine (MultiWorkerMirroredStrategy)",
     )
     p.add_argument("--workers-timeout", type=float, default=7200, help="seconds before the workers are stopped")
+    p.add_argument(
+        "--pin-cores",
+        action="store_true",
+        help="with --workers (Linux): keep each worker to its own share of this machine's cores",
+    )
     q = commands.add_parser("predict", help="classify new inputs with a model saved by fit")
     q.add_argument("model", help="a .keras file saved by python -m tltf fit")
     q.add_argument("inputs", nargs="+", help="image or WAV files; for a text model, CSV / TSV / .txt files or texts")

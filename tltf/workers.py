@@ -2,7 +2,7 @@
 
 Each worker holds a copy of the model; every step, each takes its share of the global batch and the workers
 add their gradients up (an all-reduce), so they all apply the same update: the same result as one process
-with the same global batch. On one machine ``launch`` gives each worker its own share of the cores.
+with the same global batch. On one machine ``launch`` can keep each worker to its own share of the cores.
 
 The workers find each other through ``TF_CONFIG``: a JSON object naming every worker's address and this
 process's index. ``launch`` starts N copies of a command on this machine with free loopback ports; on several
@@ -87,11 +87,13 @@ def pin(process: subprocess.Popen, cores: set[int] | None) -> None:
 
 
 def launch(
-    arguments: list[str], workers: int, *, timeout: float = 600, capture: bool = True
+    arguments: list[str], workers: int, *, timeout: float = 600, capture: bool = True, pin_cores: bool = False
 ) -> subprocess.CompletedProcess:
     """Run ``python ARGUMENTS`` (``["-m", "tltf", "fit", ...]``) in ``workers`` processes on this machine, each with
-    its ``TF_CONFIG`` and, where the system allows, its own share of the cores (``core_shares``): TensorFlow sizes
-    its thread pools to the cores a process may use, so the workers do not fight over the same cores.
+    its ``TF_CONFIG``; with ``pin_cores``, where the system allows, each on its own share of the cores
+    (``core_shares``; TensorFlow sizes its thread pools to the cores a process may use). Unpinned workers share all
+    the cores, which let the gradient exchange overlap the computation: on 2 cores it was the faster of the two
+    (notebook 15's record).
 
     Returns the chief's exit status (or 1 when another worker failed or time ran out), its stdout and stderr
     when ``capture`` (else the chief writes to this process's own, as it runs), with the reason of a failure
@@ -99,7 +101,7 @@ def launch(
     removed after a success). When a worker fails, the others get 10 s to stop, then are stopped, as they are
     when ``timeout`` seconds pass or this process is interrupted: none is left waiting for a dead one.
     """
-    addresses, shares = free_addresses(workers), core_shares(workers)
+    addresses, shares = free_addresses(workers), core_shares(workers) if pin_cores else None
     logs = Path(tempfile.mkdtemp(prefix="tltf-workers-"))
     processes, files = [], []
     for i in range(workers):

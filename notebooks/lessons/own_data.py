@@ -134,8 +134,9 @@ README_TABLES: list[Table] = [
     ),
     measures(
         ("seconds per fine-tuning epoch (spoken digits 0-4): 1 worker, all cores", "seconds_per_epoch_1_worker", 2),
-        ("... 2 workers, half the cores each", "seconds_per_epoch_2_workers", 2),
+        ("... 2 workers sharing all cores", "seconds_per_epoch_2_workers", 2),
         ("... 1 worker kept to one core", "seconds_per_epoch_1_worker_1_core", 2),
+        ("... 2 workers, one core each (--pin-cores)", "seconds_per_epoch_2_workers_pinned", 2),
         ("whole run, uninterrupted, seconds", "uninterrupted_s", 1),
         ("killed after the first backup, then run again: seconds in all", "interrupted_s", 1),
         ("largest weight difference, resumed vs uninterrupted", "resumed_max_weight_difference", 1),
