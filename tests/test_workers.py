@@ -89,12 +89,12 @@ def test_each_worker_gets_its_own_share_of_the_cores(monkeypatch):
     assert workers.core_shares(2) == [{4, 5, 6}, {7, 8}]
     assert workers.core_shares(6) is None  # more workers than cores: each may use all of them
     monkeypatch.delattr(workers.os, "sched_getaffinity")
-    assert workers.core_shares(2) is None  # not Linux: no pinning
+    assert workers.allowed_cores() is None and workers.core_shares(2) is None  # not Linux: no pinning
 
 
-@pytest.mark.skipif(not hasattr(workers.os, "sched_getaffinity"), reason="pinning to cores is Linux-only")
+@pytest.mark.skipif(workers.allowed_cores() is None, reason="pinning to cores is Linux-only")
 def test_pinned_workers_run_on_disjoint_cores(tmp_path):
-    cores = sorted(workers.os.sched_getaffinity(0))
+    cores = workers.allowed_cores()
     if len(cores) < 2:
         pytest.skip("one core: nothing to share")
     code = (

@@ -68,13 +68,17 @@ def strategy() -> tf.distribute.Strategy:
     return tf.distribute.MultiWorkerMirroredStrategy() if "TF_CONFIG" in os.environ else tf.distribute.get_strategy()
 
 
+def allowed_cores() -> list[int] | None:
+    """The cores this process may run on, sorted; None where the system can neither say nor pin a process to cores
+    (macOS, Windows: there ``os.cpu_count()`` is all there is, and ``pin`` is never used)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
 def core_shares(workers: int) -> list[set[int]] | None:
-    """The cores this process may run on, split into ``workers`` disjoint shares of (nearly) equal size, or None
-    where the system cannot pin a process to cores (only Linux can) or has fewer cores than ``workers``."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < workers:
+    """``allowed_cores`` split into ``workers`` disjoint shares of (nearly) equal size, or None where the system
+    cannot pin a process to cores (only Linux can) or has fewer cores than ``workers``."""
+    cores = allowed_cores()
+    if cores is None or len(cores) < workers:
         return None
     return [{int(c) for c in share} for share in np.array_split(cores, workers)]
 

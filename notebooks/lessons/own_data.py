@@ -69,11 +69,11 @@ def tltf(*arguments, cwd: Path, cores: int | None = None) -> dict | None:
     what it printed and its warnings, and return ``{"seconds": wall time, "output": its lines, "summary": the last
     line's JSON (fit) or None}``; None, said, where ``cores`` cannot be kept to (only Linux can). Raises
     RuntimeError with its error line when it fails."""
-    kept = None if cores is None else (workers.core_shares(1) or [set()])[0]
-    if cores is not None and not kept:
+    allowed = workers.allowed_cores()
+    if cores is not None and allowed is None:
         print("This system cannot keep a process to chosen cores (only Linux can): not run.")
         return None
-    kept = None if kept is None else set(sorted(kept)[:cores])
+    kept = None if cores is None else set(allowed[:cores])
     taskset = "" if kept is None else f"taskset -c {','.join(map(str, sorted(kept)))} "
     print("$", taskset + shown(arguments))
     start = time.perf_counter()
